@@ -1,0 +1,130 @@
+//! mentor-daemon: `mentord`, the daemon that owns Mentor's database and serves clients over a
+//! private Unix socket. Also a library, so tests can drive its parts directly.
+
+pub mod logging;
+pub mod rpc;
+pub mod server;
+pub mod socket;
+pub mod sources;
+pub mod state;
+pub mod store;
+
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mentor_shared::config::Config;
+use mentor_shared::paths::Dirs;
+use mentor_shared::time::Timestamp;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use socket::StartError;
+use state::Daemon;
+use store::Store;
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything `run` needs.
+pub struct Options {
+    /// Directories.
+    pub dirs: Dirs,
+    /// Effective configuration.
+    pub config: Config,
+    /// Protocol version to speak (tests use another to check the mismatch message).
+    pub protocol: u32,
+}
+
+/// Runs the daemon until SIGTERM, SIGINT or a `shutdown` request, then stops gracefully.
+///
+/// The lock is taken before anything else touches the runtime directory, so a second daemon
+/// is refused before it can disturb the first one's socket.
+pub async fn run(opts: Options) -> Result<(), StartError> {
+    let Options {
+        dirs,
+        config,
+        protocol,
+    } = opts;
+    // Everything the daemon creates (database, logs, socket, artifacts) is owner-only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    socket::private_dir(&dirs.runtime)?;
+    let _lock = socket::acquire_lock(&dirs)?;
+    socket::private_dir(&dirs.data)?;
+    socket::private_dir(&dirs.state)?;
+    let _log_guard =
+        logging::init(&dirs, &config.daemon.log_level).map_err(|source| StartError::Io {
+            path: dirs.log_file(),
+            source,
+        })?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        pid = std::process::id(),
+        "mentord starting"
+    );
+    let db_path = dirs.database();
+    let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
+        .await
+        .map_err(|e| StartError::Io {
+            path: dirs.database(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+    let listener = socket::bind(&dirs)?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("mentor/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StartError::Io {
+            path: dirs.socket(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let daemon = Arc::new(Daemon {
+        limits: (&config.sources).into(),
+        config,
+        dirs: dirs.clone(),
+        store: store.clone(),
+        protocol,
+        started: Timestamp::now(),
+        started_at: Instant::now(),
+        connections: AtomicU32::new(0),
+        shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        http,
+    });
+    spawn_signal_handler(daemon.shutdown.clone());
+    tracing::info!(socket = %dirs.socket().display(), "listening");
+
+    server::accept_loop(daemon.clone(), listener).await;
+
+    tracing::info!("shutting down");
+    let _ = std::fs::remove_file(dirs.socket());
+    daemon.tasks.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, daemon.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some requests did not finish in time");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn spawn_signal_handler(shutdown: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+            _ = shutdown.cancelled() => return,
+        }
+        shutdown.cancel();
+    });
+}

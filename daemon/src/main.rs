@@ -1,0 +1,105 @@
+//! `mentord`: runs in the foreground (for systemd or `mentor daemon start`) until SIGTERM,
+//! SIGINT or `mentor daemon stop`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mentor_daemon::{Options, StartError};
+use mentor_shared::config::Config;
+use mentor_shared::i18n::{self, Lang};
+use mentor_shared::paths::Dirs;
+use mentor_shared::{t, PROTOCOL_VERSION};
+
+/// The Mentor daemon.
+#[derive(Parser)]
+#[command(name = "mentord", version, disable_help_subcommand = true)]
+struct Args {}
+
+fn main() -> ExitCode {
+    let early = i18n::localizer(Lang::detect(None));
+    let cmd = <Args as clap::CommandFactory>::command().about(t!(early, "mentord-about"));
+    let _ = match cmd.try_get_matches() {
+        Ok(m) => m,
+        Err(e) => e.exit(),
+    };
+    let dirs = match Dirs::resolve() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "mentord: {}",
+                t!(early, "err-no-home", detail = e.to_string())
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match Config::load(&dirs.config_file()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mentord: {}", e.localize(early));
+            return ExitCode::FAILURE;
+        }
+    };
+    let lang = Lang::detect(config.language.as_deref());
+    i18n::set_process_lang(lang);
+    let l = i18n::ui();
+    // Only for tests of the version handshake: speak another protocol version.
+    let protocol = std::env::var("MENTORD_PROTOCOL_VERSION")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PROTOCOL_VERSION);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(32)
+        .thread_name("mentord")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mentord: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(mentor_daemon::run(Options {
+        dirs,
+        config,
+        protocol,
+    }));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mentord: {}", describe(&e, l));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(e: &StartError, l: &i18n::Localizer) -> String {
+    match e {
+        StartError::AlreadyRunning { pid } => t!(
+            l,
+            "err-daemon-already-running",
+            pid = pid.map_or_else(|| "?".to_string(), |p| p.to_string())
+        ),
+        StartError::UnsafeDir { path, reason } => t!(
+            l,
+            "err-unsafe-dir",
+            path = path.display().to_string(),
+            reason = reason.as_str()
+        ),
+        StartError::Io { path, source } => t!(
+            l,
+            "err-daemon-io",
+            path = path.display().to_string(),
+            reason = source.to_string()
+        ),
+        StartError::SocketPathTooLong(path) => {
+            t!(
+                l,
+                "err-socket-path-too-long",
+                path = path.display().to_string()
+            )
+        }
+        StartError::Database(db) => t!(l, "err-database-open", detail = db.to_string()),
+    }
+}

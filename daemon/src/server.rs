@@ -1,0 +1,140 @@
+//! The accept loop. Each connection is checked (same uid, via SO_PEERCRED), wrapped so that a
+//! malformed or oversize frame closes that connection alone, and served by tarpc; every task
+//! is tracked so shutdown can let in-flight requests finish.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::{Sink, Stream, StreamExt};
+use mentor_shared::ids::UserId;
+use mentor_shared::service::Mentor;
+use mentor_shared::wire;
+use tarpc::server::{BaseChannel, Channel};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use crate::rpc::Peer;
+use crate::socket::my_uid;
+use crate::state::Daemon;
+
+/// Accepts connections until shutdown.
+pub async fn accept_loop(daemon: Arc<Daemon>, listener: UnixListener) {
+    let me = my_uid();
+    loop {
+        let accepted = tokio::select! {
+            _ = daemon.shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let uid = match stream.peer_cred() {
+            Ok(cred) => cred.uid(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read peer credentials; connection refused");
+                continue;
+            }
+        };
+        if uid != me {
+            tracing::warn!(peer_uid = uid, "connection from another user refused");
+            drop(stream);
+            continue;
+        }
+        let pid = stream.peer_cred().ok().and_then(|c| c.pid());
+        serve_connection(daemon.clone(), stream, UserId(uid), pid);
+    }
+}
+
+fn serve_connection(daemon: Arc<Daemon>, stream: UnixStream, user: UserId, pid: Option<i32>) {
+    let max_frame = daemon.config.daemon.max_frame_bytes as usize;
+    let label = format!("pid {}", pid.map_or_else(|| "?".into(), |p| p.to_string()));
+    let transport = Guarded {
+        inner: wire::transport(stream, max_frame),
+        shutdown: Box::pin(daemon.shutdown.clone().cancelled_owned()),
+        closed: false,
+        peer: label.clone(),
+    };
+    let peer = Peer::new(daemon.clone(), user);
+    let tasks = daemon.tasks.clone();
+    daemon.connections.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(peer = %label, "client connected");
+    let tracker = daemon.tasks.clone();
+    tracker.spawn(async move {
+        BaseChannel::with_defaults(transport)
+            .execute(peer.serve())
+            .for_each(|request| {
+                tasks.spawn(request);
+                async {}
+            })
+            .await;
+        daemon.connections.fetch_sub(1, Ordering::Relaxed);
+        tracing::debug!(peer = %label, "client disconnected");
+    });
+}
+
+/// A transport that ends its request stream (after in-flight responses are written) on the
+/// first bad frame or when the daemon shuts down, and logs why.
+struct Guarded<T> {
+    inner: T,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    closed: bool,
+    peer: String,
+}
+
+impl<T, I, E> Stream for Guarded<T>
+where
+    T: Stream<Item = Result<I, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    type Item = Result<I, E>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.closed {
+            return Poll::Ready(None);
+        }
+        if self.shutdown.as_mut().poll(cx).is_ready() {
+            self.closed = true;
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                tracing::warn!(peer = %self.peer, error = %e, "bad frame; closing this connection");
+                self.closed = true;
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T, S> Sink<S> for Guarded<T>
+where
+    T: Sink<S> + Unpin,
+{
+    type Error = T::Error;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.inner).poll_ready(cx)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: S) -> Result<(), Self::Error> {
+        Pin::new(&mut self.inner).start_send(item)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}

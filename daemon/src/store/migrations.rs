@@ -1,0 +1,130 @@
+//! Versioned schema migrations. `PRAGMA user_version` records how many have run; each runs in
+//! its own `BEGIN IMMEDIATE` transaction, so a crash mid-migration leaves the previous version.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::OpenError;
+
+/// Every migration, in order. Never edit one that has shipped: append a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: notebooks, objectives, sources with their full-text index.
+    r#"
+    CREATE TABLE notebooks (
+        id            TEXT PRIMARY KEY,
+        user_id       INTEGER NOT NULL,
+        title         TEXT NOT NULL,
+        module_prompt TEXT NOT NULL DEFAULT '',
+        created_ms    INTEGER NOT NULL,
+        updated_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX notebooks_by_user ON notebooks(user_id, updated_ms);
+
+    CREATE TABLE objectives (
+        id          TEXT PRIMARY KEY,
+        notebook_id TEXT NOT NULL REFERENCES notebooks(id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        text        TEXT NOT NULL,
+        met_ms      INTEGER,
+        evidence    TEXT,
+        created_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX objectives_by_notebook ON objectives(notebook_id, position);
+
+    CREATE TABLE sources (
+        id          TEXT PRIMARY KEY,
+        notebook_id TEXT NOT NULL REFERENCES notebooks(id) ON DELETE CASCADE,
+        title       TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        origin      TEXT NOT NULL,
+        bytes       INTEGER NOT NULL,
+        text        TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        UNIQUE (notebook_id, origin)
+    );
+
+    CREATE TABLE source_chunks (
+        id          INTEGER PRIMARY KEY,
+        source_id   TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        notebook_id TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        text        TEXT NOT NULL
+    );
+    CREATE INDEX source_chunks_by_source ON source_chunks(source_id, position);
+    CREATE INDEX source_chunks_by_notebook ON source_chunks(notebook_id);
+
+    CREATE VIRTUAL TABLE source_chunks_fts USING fts5(
+        text,
+        content = 'source_chunks',
+        content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER source_chunks_ai AFTER INSERT ON source_chunks BEGIN
+        INSERT INTO source_chunks_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER source_chunks_ad AFTER DELETE ON source_chunks BEGIN
+        INSERT INTO source_chunks_fts(source_chunks_fts, rowid, text)
+        VALUES ('delete', old.id, old.text);
+    END;
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database up to [`latest`]; refuses a database from a newer build.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
+    let err = |source| OpenError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if current > latest() {
+        return Err(OpenError::TooNew {
+            path: path.to_path_buf(),
+            found: current,
+            supported: latest(),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        tracing::info!(version, "database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_refuse_newer_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &path).unwrap();
+        migrate(&mut conn, &path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, latest());
+        conn.pragma_update(None, "user_version", latest() + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn, &path),
+            Err(OpenError::TooNew { .. })
+        ));
+    }
+}

@@ -1,0 +1,180 @@
+# Mentor — English (en-US). Every user-facing sentence lives here and in fr-FR/mentor.ftl;
+# a test keeps the two files in parity. Variables are in { $braces }.
+
+## Daemon
+
+mentord-about = The Mentor daemon: owns your notebooks and the background jobs, and serves the `mentor` client over a private socket. Runs in the foreground; `mentor daemon start` starts it in the background.
+err-no-home = Cannot find your home directory ({ $detail }). Set MENTOR_HOME to a directory Mentor may use.
+err-daemon-already-running = Another Mentor daemon is already running (pid { $pid }). Stop it with `mentor daemon stop` first.
+err-unsafe-dir = Refusing to use { $path }: it { $reason }. Mentor keeps its socket in a private directory; remove or fix that path and try again.
+err-daemon-io = Cannot use { $path }: { $reason }
+err-socket-path-too-long = The socket path { $path } is too long for a Unix socket. Set MENTOR_HOME to a shorter directory.
+err-database-open = Cannot open the database: { $detail }
+
+## Configuration
+
+err-config = Invalid configuration in { $file }{ $place }: { $detail }. Fix that line or remove it (`mentor config show` prints every key with its value).
+config-place-line-key = , line { $line }, key `{ $key }`
+config-place-line = , line { $line }
+config-place-key = , key `{ $key }`
+config-problem-unreadable = the file cannot be read ({ $reason })
+config-problem-range = the value must be between { $min } and { $max }
+config-problem-language = unknown language “{ $value }” (Mentor speaks en-US and fr-FR)
+config-problem-url = “{ $value }” is not an http:// or https:// URL
+config-problem-empty = the value must not be empty
+config-problem-env = the environment variable { $var } has an invalid value
+
+## Errors from the daemon
+
+err-version-mismatch = This `mentor` speaks protocol version { $client } but the running daemon speaks version { $daemon }. Restart the daemon with `mentor daemon stop` (the next command starts the new one).
+err-handshake-required = The daemon expects a version handshake first. Upgrade your client, or restart the daemon with `mentor daemon stop`.
+err-shutting-down = The daemon is shutting down. Try again in a moment.
+err-notebook-not-found = No notebook is called “{ $reference }”. `mentor notebook list` shows your notebooks.
+err-notebook-ambiguous = Several notebooks are called “{ $reference }”; name one by its id:
+    { $matches }
+err-objective-not-found = No objective “{ $reference }” in this notebook. `mentor notebook objectives list NOTEBOOK` shows them with their numbers.
+err-source-not-found = No source “{ $reference }”. `mentor source list NOTEBOOK` shows the ids.
+err-empty-field = The { $field } must not be empty.
+err-field-too-long = The { $field } is too long (at most { $max } characters).
+err-file-missing = { $path }: no such file. Check the path.
+err-file-is-directory = { $path } is a directory. Give the files inside it, for example `{ $path }/*.md`.
+err-file-unreadable = Cannot read { $path }: { $reason }
+err-source-too-large = { $origin } is too large ({ $size }; the limit is { $limit }). Split it, or raise `sources.max_bytes` in the configuration.
+err-source-unsupported = { $origin }: unsupported type ({ $detail }). Mentor reads plain text, Markdown, PDF and HTML.
+err-source-binary = { $origin } looks like a binary file, not text. Mentor reads plain text, Markdown, PDF and HTML.
+err-source-not-utf8 = { $origin } is not UTF-8 text (invalid byte at offset { $offset }). Convert it first, for example `iconv -f latin1 -t utf-8`.
+err-source-empty = { $origin } contains no text to learn from.
+err-source-pdf = Cannot read the PDF { $origin }: { $reason }
+err-source-duplicate = { $origin } is already in this notebook ({ $existing }). Remove it first to add it again.
+err-url-invalid = “{ $url }” is not a valid http:// or https:// URL.
+err-url-unreachable = Cannot fetch { $url }: { $reason }. Check the address and your connection.
+err-url-status = { $url } answered with HTTP status { $status }.
+err-empty-query = The search has no words to look for.
+err-storage = The database failed: { $message }. Your data is unchanged; see `mentor daemon logs`.
+err-internal = Internal error in the daemon: { $message }. See `mentor daemon logs`.
+
+field-title = title
+field-objective = objective
+field-module-prompt = module prompt
+field-url = URL
+field-paths = list of files
+
+## Client: connection and daemon control
+
+daemon-starting = Starting the Mentor daemon…
+daemon-started = Mentor daemon started (pid { $pid }).
+daemon-already-running = The Mentor daemon is already running (pid { $pid }).
+daemon-not-running = The Mentor daemon is not running.
+daemon-stopped = Mentor daemon stopped (pid { $pid }).
+daemon-stop-timeout = the daemon (pid { $pid }) did not stop within 20 seconds; see `mentor daemon logs`
+daemon-no-logs = No log yet at { $path }: the daemon has never run with this MENTOR_HOME.
+daemon-status-running = The Mentor daemon is running (pid { $pid }).
+daemon-status-version = Version
+daemon-status-uptime = Uptime
+daemon-status-socket = Socket
+daemon-status-database = Database
+daemon-status-log = Log file
+daemon-status-clients = Clients
+daemon-status-notebooks = Notebooks
+daemon-status-sources = Sources
+err-connection-lost = Lost the connection to the daemon ({ $reason }). If it keeps happening, see `mentor daemon logs`.
+err-mentord-not-found = Cannot find the `mentord` program next to `mentor` or on your PATH. Run ./install.sh, or set MENTORD to its path.
+err-daemon-start-failed = The Mentor daemon could not start: { $detail }
+err-daemon-start-timeout = The Mentor daemon did not answer after starting. See its log: { $log }
+err-socket-permission = Permission denied on the daemon's socket { $path }. It belongs to another user; each user runs their own daemon.
+err-io = { $path }: { $reason }
+err-path-not-utf8 = The path { $path } is not valid UTF-8; rename the file and try again.
+err-confirmation-needed = This deletes data and there is no terminal to confirm on. Add --yes to confirm.
+err-aborted = Nothing was changed.
+confirm-suffix = [y/N]
+confirm-yes-letter = y
+
+## Client: results
+
+age-ago = { $age } ago
+col-id = ID
+col-title = TITLE
+col-sources = SOURCES
+col-objectives = OBJECTIVES
+col-updated = UPDATED
+col-kind = TYPE
+col-size = SIZE
+col-added = ADDED
+notebook-created = Created notebook “{ $title }” ({ $id }).
+notebook-list-empty = No notebooks yet. Create one with `mentor notebook create "Biology 101"`.
+notebook-renamed = Renamed to “{ $title }”.
+notebook-deleted = Deleted notebook “{ $title }” and its { $sources } sources.
+notebook-delete-confirm = Delete notebook “{ $title }” with its { $sources } sources, objectives and conversation?
+notebook-prompt-empty = (no module prompt)
+notebook-show-dates = Created { $created }, updated { $updated }
+notebook-show-prompt = Module prompt:
+notebook-show-objectives = Objectives ({ $met }/{ $total } met):
+notebook-show-sources = Sources ({ $count }):
+objective-added = Added objective { $position }: { $text }
+objective-removed = Removed objective: { $text }
+objective-list-empty = No objectives yet. Add one with `mentor notebook objectives add NOTEBOOK "Explain photosynthesis"`.
+objective-evidence = met: { $evidence }
+source-added = Added “{ $title }” ({ $id }, { $kind }, { $chunks } passages indexed).
+source-list-empty = No sources yet. Add some with `mentor source add NOTEBOOK notes.md`.
+source-removed = Removed source “{ $title }”.
+source-show-meta = { $kind } · { $origin } · { $size } · { $chunks } passages
+source-search-none = Nothing found.
+config-show-file = configuration in effect: { $path } plus environment
+config-show-defaults = configuration in effect: defaults plus environment ({ $path } does not exist)
+
+## Command-line help
+
+cli-heading-usage = Usage:
+cli-heading-commands = Commands
+cli-heading-arguments = Arguments
+cli-heading-options = Options
+cli-value-command = COMMAND
+cli-about = Mentor, an AI teacher for the terminal. Without a command, opens the chat.
+cli-arg-json = Print machine-readable JSON instead of text
+cli-arg-help = Print help
+cli-arg-version = Print version
+cli-arg-notebook = Notebook id or title
+cli-arg-source = Source id (as `mentor source list` shows it)
+cli-daemon-about = Start, stop and inspect the background daemon
+cli-daemon-start-about = Start the daemon in the background (nothing happens if it runs)
+cli-daemon-stop-about = Stop the daemon gracefully
+cli-daemon-status-about = Show whether the daemon runs, and its details (exit code 1 if not)
+cli-daemon-logs-about = Show the daemon's log
+cli-daemon-logs-arg-lines = Number of lines from the end
+cli-daemon-logs-arg-follow = Keep printing new lines as they are written
+cli-notebook-about = Manage notebooks
+cli-notebook-create-about = Create a notebook
+cli-notebook-create-arg-title = Title of the new notebook
+cli-notebook-create-arg-prompt = Instructions for the teacher in this notebook (module prompt)
+cli-notebook-create-arg-prompt_file = Read the module prompt from a file
+cli-notebook-list-about = List notebooks, most recently changed first
+cli-notebook-show-about = Show a notebook with its objectives and sources
+cli-notebook-rename-about = Rename a notebook
+cli-notebook-rename-arg-title = The new title
+cli-notebook-prompt-about = Show or change a notebook's module prompt
+cli-notebook-prompt-arg-set = Replace the module prompt with this text
+cli-notebook-prompt-arg-file = Replace the module prompt with a file's content
+cli-notebook-prompt-arg-clear = Remove the module prompt
+cli-notebook-delete-about = Delete a notebook with everything in it
+cli-notebook-delete-arg-yes = Do not ask for confirmation
+cli-notebook-objectives-about = Manage a notebook's learning objectives
+cli-notebook-objectives-add-about = Add a learning objective
+cli-notebook-objectives-add-arg-text = What the learner should be able to do
+cli-notebook-objectives-list-about = List learning objectives with their numbers
+cli-notebook-objectives-remove-about = Remove a learning objective
+cli-notebook-objectives-remove-arg-objective = Objective number (as listed) or id
+cli-source-about = Manage a notebook's sources
+cli-source-add-about = Add files or a URL to a notebook (all of them, or none if one fails)
+cli-source-add-arg-paths = Files to add (text, Markdown, PDF, HTML)
+cli-source-add-arg-url = A web page or document to fetch instead of files
+cli-source-list-about = List a notebook's sources
+cli-source-show-about = Show a source's extracted text
+cli-source-remove-about = Remove a source
+cli-source-search-about = Search a notebook's sources
+cli-source-search-arg-query = Words to look for
+cli-source-search-arg-limit = Most results to show
+cli-config-about = Show the configuration
+cli-config-show-about = Print the configuration in effect (the API key is redacted)
+cli-config-path-about = Print the configuration file's path
+cli-completions-about = Print a shell completion script
+cli-completions-arg-shell = The shell (bash, zsh, fish, elvish, powershell)

@@ -1,0 +1,180 @@
+# Mentor — français (fr-FR). Chaque phrase visible vit ici et dans en-US/mentor.ftl ;
+# un test garde les deux fichiers en parité. Les variables sont entre { $accolades }.
+
+## Démon
+
+mentord-about = Le démon de Mentor : il garde vos carnets et les tâches de fond, et sert le client `mentor` sur un socket privé. Il tourne au premier plan ; `mentor daemon start` le lance en arrière-plan.
+err-no-home = Impossible de trouver votre répertoire personnel ({ $detail }). Définissez MENTOR_HOME sur un répertoire que Mentor peut utiliser.
+err-daemon-already-running = Un autre démon Mentor tourne déjà (pid { $pid }). Arrêtez-le d’abord avec `mentor daemon stop`.
+err-unsafe-dir = Refus d’utiliser { $path } : { $reason }. Mentor garde son socket dans un répertoire privé ; supprimez ou corrigez ce chemin puis réessayez.
+err-daemon-io = Impossible d’utiliser { $path } : { $reason }
+err-socket-path-too-long = Le chemin du socket { $path } est trop long pour un socket Unix. Donnez à MENTOR_HOME un répertoire plus court.
+err-database-open = Impossible d’ouvrir la base de données : { $detail }
+
+## Configuration
+
+err-config = Configuration invalide dans { $file }{ $place } : { $detail }. Corrigez cette ligne ou supprimez-la (`mentor config show` affiche chaque clé avec sa valeur).
+config-place-line-key = , ligne { $line }, clé `{ $key }`
+config-place-line = , ligne { $line }
+config-place-key = , clé `{ $key }`
+config-problem-unreadable = le fichier est illisible ({ $reason })
+config-problem-range = la valeur doit être comprise entre { $min } et { $max }
+config-problem-language = langue inconnue « { $value } » (Mentor parle en-US et fr-FR)
+config-problem-url = « { $value } » n’est pas une URL http:// ou https://
+config-problem-empty = la valeur ne doit pas être vide
+config-problem-env = la variable d’environnement { $var } a une valeur invalide
+
+## Erreurs venant du démon
+
+err-version-mismatch = Ce `mentor` parle la version { $client } du protocole, mais le démon en cours parle la version { $daemon }. Redémarrez le démon avec `mentor daemon stop` (la commande suivante lancera le nouveau).
+err-handshake-required = Le démon attend d’abord une poignée de main de version. Mettez à jour votre client, ou redémarrez le démon avec `mentor daemon stop`.
+err-shutting-down = Le démon est en train de s’arrêter. Réessayez dans un instant.
+err-notebook-not-found = Aucun carnet ne s’appelle « { $reference } ». `mentor notebook list` affiche vos carnets.
+err-notebook-ambiguous = Plusieurs carnets s’appellent « { $reference } » ; désignez-en un par son identifiant :
+    { $matches }
+err-objective-not-found = Aucun objectif « { $reference } » dans ce carnet. `mentor notebook objectives list CARNET` les affiche avec leurs numéros.
+err-source-not-found = Aucune source « { $reference } ». `mentor source list CARNET` affiche les identifiants.
+err-empty-field = Le champ « { $field } » ne doit pas être vide.
+err-field-too-long = Le champ « { $field } » est trop long ({ $max } caractères au plus).
+err-file-missing = { $path } : fichier introuvable. Vérifiez le chemin.
+err-file-is-directory = { $path } est un répertoire. Donnez les fichiers qu’il contient, par exemple `{ $path }/*.md`.
+err-file-unreadable = Impossible de lire { $path } : { $reason }
+err-source-too-large = { $origin } est trop volumineux ({ $size } ; la limite est { $limit }). Découpez-le, ou augmentez `sources.max_bytes` dans la configuration.
+err-source-unsupported = { $origin } : type non pris en charge ({ $detail }). Mentor lit le texte brut, le Markdown, le PDF et le HTML.
+err-source-binary = { $origin } ressemble à un fichier binaire, pas à du texte. Mentor lit le texte brut, le Markdown, le PDF et le HTML.
+err-source-not-utf8 = { $origin } n’est pas du texte UTF-8 (octet invalide à la position { $offset }). Convertissez-le d’abord, par exemple `iconv -f latin1 -t utf-8`.
+err-source-empty = { $origin } ne contient aucun texte dont apprendre.
+err-source-pdf = Impossible de lire le PDF { $origin } : { $reason }
+err-source-duplicate = { $origin } est déjà dans ce carnet ({ $existing }). Retirez-le d’abord pour l’ajouter à nouveau.
+err-url-invalid = « { $url } » n’est pas une URL http:// ou https:// valide.
+err-url-unreachable = Impossible de récupérer { $url } : { $reason }. Vérifiez l’adresse et votre connexion.
+err-url-status = { $url } a répondu avec le statut HTTP { $status }.
+err-empty-query = La recherche ne contient aucun mot à chercher.
+err-storage = La base de données a échoué : { $message }. Vos données sont intactes ; voyez `mentor daemon logs`.
+err-internal = Erreur interne du démon : { $message }. Voyez `mentor daemon logs`.
+
+field-title = titre
+field-objective = objectif
+field-module-prompt = consigne du module
+field-url = URL
+field-paths = liste de fichiers
+
+## Client : connexion et contrôle du démon
+
+daemon-starting = Démarrage du démon Mentor…
+daemon-started = Démon Mentor démarré (pid { $pid }).
+daemon-already-running = Le démon Mentor tourne déjà (pid { $pid }).
+daemon-not-running = Le démon Mentor ne tourne pas.
+daemon-stopped = Démon Mentor arrêté (pid { $pid }).
+daemon-stop-timeout = le démon (pid { $pid }) ne s’est pas arrêté en 20 secondes ; voyez `mentor daemon logs`
+daemon-no-logs = Pas encore de journal dans { $path } : le démon n’a jamais tourné avec ce MENTOR_HOME.
+daemon-status-running = Le démon Mentor tourne (pid { $pid }).
+daemon-status-version = Version
+daemon-status-uptime = Actif depuis
+daemon-status-socket = Socket
+daemon-status-database = Base de données
+daemon-status-log = Journal
+daemon-status-clients = Clients
+daemon-status-notebooks = Carnets
+daemon-status-sources = Sources
+err-connection-lost = Connexion au démon perdue ({ $reason }). Si cela se répète, voyez `mentor daemon logs`.
+err-mentord-not-found = Programme `mentord` introuvable à côté de `mentor` ou dans votre PATH. Lancez ./install.sh, ou indiquez son chemin dans MENTORD.
+err-daemon-start-failed = Le démon Mentor n’a pas pu démarrer : { $detail }
+err-daemon-start-timeout = Le démon Mentor n’a pas répondu après son démarrage. Voyez son journal : { $log }
+err-socket-permission = Permission refusée sur le socket du démon { $path }. Il appartient à un autre utilisateur ; chaque utilisateur a son propre démon.
+err-io = { $path } : { $reason }
+err-path-not-utf8 = Le chemin { $path } n’est pas de l’UTF-8 valide ; renommez le fichier et réessayez.
+err-confirmation-needed = Cette commande supprime des données et aucun terminal ne permet de confirmer. Ajoutez --yes pour confirmer.
+err-aborted = Rien n’a été modifié.
+confirm-suffix = [o/N]
+confirm-yes-letter = o
+
+## Client : résultats
+
+age-ago = il y a { $age }
+col-id = ID
+col-title = TITRE
+col-sources = SOURCES
+col-objectives = OBJECTIFS
+col-updated = MODIFIÉ
+col-kind = TYPE
+col-size = TAILLE
+col-added = AJOUTÉ
+notebook-created = Carnet « { $title } » créé ({ $id }).
+notebook-list-empty = Aucun carnet pour l’instant. Créez-en un avec `mentor notebook create "Biologie 101"`.
+notebook-renamed = Renommé en « { $title } ».
+notebook-deleted = Carnet « { $title } » supprimé avec ses { $sources } sources.
+notebook-delete-confirm = Supprimer le carnet « { $title } » avec ses { $sources } sources, ses objectifs et sa conversation ?
+notebook-prompt-empty = (pas de consigne de module)
+notebook-show-dates = Créé le { $created }, modifié { $updated }
+notebook-show-prompt = Consigne du module :
+notebook-show-objectives = Objectifs ({ $met }/{ $total } atteints) :
+notebook-show-sources = Sources ({ $count }) :
+objective-added = Objectif { $position } ajouté : { $text }
+objective-removed = Objectif retiré : { $text }
+objective-list-empty = Aucun objectif pour l’instant. Ajoutez-en un avec `mentor notebook objectives add CARNET "Expliquer la photosynthèse"`.
+objective-evidence = atteint : { $evidence }
+source-added = « { $title } » ajoutée ({ $id }, { $kind }, { $chunks } passages indexés).
+source-list-empty = Aucune source pour l’instant. Ajoutez-en avec `mentor source add CARNET notes.md`.
+source-removed = Source « { $title } » retirée.
+source-show-meta = { $kind } · { $origin } · { $size } · { $chunks } passages
+source-search-none = Rien trouvé.
+config-show-file = configuration en vigueur : { $path } plus l’environnement
+config-show-defaults = configuration en vigueur : valeurs par défaut plus l’environnement ({ $path } n’existe pas)
+
+## Aide de la ligne de commande
+
+cli-heading-usage = Utilisation :
+cli-heading-commands = Commandes
+cli-heading-arguments = Arguments
+cli-heading-options = Options
+cli-value-command = COMMANDE
+cli-about = Mentor, un professeur IA pour le terminal. Sans commande, ouvre la conversation.
+cli-arg-json = Afficher du JSON lisible par une machine au lieu de texte
+cli-arg-help = Afficher l’aide
+cli-arg-version = Afficher la version
+cli-arg-notebook = Identifiant ou titre du carnet
+cli-arg-source = Identifiant de la source (tel que `mentor source list` l’affiche)
+cli-daemon-about = Démarrer, arrêter et inspecter le démon d’arrière-plan
+cli-daemon-start-about = Démarrer le démon en arrière-plan (rien ne se passe s’il tourne déjà)
+cli-daemon-stop-about = Arrêter proprement le démon
+cli-daemon-status-about = Indiquer si le démon tourne, avec ses détails (code de sortie 1 sinon)
+cli-daemon-logs-about = Afficher le journal du démon
+cli-daemon-logs-arg-lines = Nombre de lignes depuis la fin
+cli-daemon-logs-arg-follow = Continuer d’afficher les nouvelles lignes au fil de l’eau
+cli-notebook-about = Gérer les carnets
+cli-notebook-create-about = Créer un carnet
+cli-notebook-create-arg-title = Titre du nouveau carnet
+cli-notebook-create-arg-prompt = Consignes pour le professeur dans ce carnet (consigne du module)
+cli-notebook-create-arg-prompt_file = Lire la consigne du module dans un fichier
+cli-notebook-list-about = Lister les carnets, du plus récemment modifié au plus ancien
+cli-notebook-show-about = Afficher un carnet avec ses objectifs et ses sources
+cli-notebook-rename-about = Renommer un carnet
+cli-notebook-rename-arg-title = Le nouveau titre
+cli-notebook-prompt-about = Afficher ou modifier la consigne du module d’un carnet
+cli-notebook-prompt-arg-set = Remplacer la consigne du module par ce texte
+cli-notebook-prompt-arg-file = Remplacer la consigne du module par le contenu d’un fichier
+cli-notebook-prompt-arg-clear = Supprimer la consigne du module
+cli-notebook-delete-about = Supprimer un carnet avec tout son contenu
+cli-notebook-delete-arg-yes = Ne pas demander de confirmation
+cli-notebook-objectives-about = Gérer les objectifs d’apprentissage d’un carnet
+cli-notebook-objectives-add-about = Ajouter un objectif d’apprentissage
+cli-notebook-objectives-add-arg-text = Ce que l’apprenant doit savoir faire
+cli-notebook-objectives-list-about = Lister les objectifs d’apprentissage avec leurs numéros
+cli-notebook-objectives-remove-about = Retirer un objectif d’apprentissage
+cli-notebook-objectives-remove-arg-objective = Numéro de l’objectif (tel que listé) ou identifiant
+cli-source-about = Gérer les sources d’un carnet
+cli-source-add-about = Ajouter des fichiers ou une URL à un carnet (tous, ou aucun si l’un échoue)
+cli-source-add-arg-paths = Fichiers à ajouter (texte, Markdown, PDF, HTML)
+cli-source-add-arg-url = Une page web ou un document à récupérer au lieu de fichiers
+cli-source-list-about = Lister les sources d’un carnet
+cli-source-show-about = Afficher le texte extrait d’une source
+cli-source-remove-about = Retirer une source
+cli-source-search-about = Chercher dans les sources d’un carnet
+cli-source-search-arg-query = Mots à chercher
+cli-source-search-arg-limit = Nombre maximal de résultats
+cli-config-about = Afficher la configuration
+cli-config-show-about = Afficher la configuration en vigueur (la clé d’API est masquée)
+cli-config-path-about = Afficher le chemin du fichier de configuration
+cli-completions-about = Afficher un script de complétion pour le shell
+cli-completions-arg-shell = Le shell (bash, zsh, fish, elvish, powershell)

@@ -1,0 +1,616 @@
+//! Configuration: one TOML file in the config directory, every key optional with a sensible
+//! default, environment variables on top. Unknown keys and wrong types are errors that name
+//! the file, the line and the key — a typo must never be silently ignored.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Interface and teaching language (`en-US`, `fr-FR`); unset means: from the locale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The model server.
+    pub llm: LlmConfig,
+    /// The conversation.
+    pub chat: ChatConfig,
+    /// The background job queue.
+    pub jobs: JobsConfig,
+    /// Source ingestion.
+    pub sources: SourcesConfig,
+    /// The daemon process.
+    pub daemon: DaemonConfig,
+}
+
+/// The OpenAI-compatible model server.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// Base URL of the OpenAI-compatible API (ends in `/v1`).
+    pub base_url: String,
+    /// Model name as the server knows it.
+    pub model: String,
+    /// API key; prefer the `MENTOR_LLM_API_KEY` environment variable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Seconds to wait for the TCP connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds to wait for the first token (local models can be slow to load).
+    pub first_token_timeout_secs: u64,
+    /// Seconds allowed between two chunks of a streamed answer.
+    pub idle_timeout_secs: u64,
+    /// Model requests in flight at once (local servers often serve one at a time).
+    pub max_concurrent: u32,
+}
+
+// The API key must never reach a log: Debug redacts it.
+impl fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .field("first_token_timeout_secs", &self.first_token_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("max_concurrent", &self.max_concurrent)
+            .finish()
+    }
+}
+
+/// The conversation with the teacher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// Tool-call rounds allowed in one turn.
+    pub max_tool_rounds: u32,
+    /// Tokens of history sent to the model (the system prompt is never trimmed).
+    pub history_budget_tokens: u32,
+}
+
+/// The background job queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs run at once.
+    pub concurrency: u32,
+    /// Attempts before a job fails for good.
+    pub max_attempts: u32,
+    /// Seconds one attempt may run.
+    pub timeout_secs: u64,
+}
+
+/// Adding sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourcesConfig {
+    /// Largest file or download accepted, in bytes.
+    pub max_bytes: u64,
+    /// Characters per indexed chunk.
+    pub chunk_chars: u32,
+    /// Seconds allowed to fetch a URL.
+    pub fetch_timeout_secs: u64,
+}
+
+/// The daemon process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Largest protocol frame accepted, in bytes.
+    pub max_frame_bytes: u32,
+    /// Log filter (`error`, `warn`, `info`, `debug`, `trace`).
+    pub log_level: String,
+}
+
+/// Default model server: a local Ollama.
+pub const DEFAULT_LLM_URL: &str = "http://127.0.0.1:11434/v1";
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            language: None,
+            llm: LlmConfig::default(),
+            chat: ChatConfig::default(),
+            jobs: JobsConfig::default(),
+            sources: SourcesConfig::default(),
+            daemon: DaemonConfig::default(),
+        }
+    }
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: DEFAULT_LLM_URL.to_string(),
+            model: "llama3.2".to_string(),
+            api_key: None,
+            connect_timeout_secs: 10,
+            first_token_timeout_secs: 300,
+            idle_timeout_secs: 60,
+            max_concurrent: 2,
+        }
+    }
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            max_tool_rounds: 6,
+            history_budget_tokens: 6000,
+        }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            concurrency: 2,
+            max_attempts: 3,
+            timeout_secs: 1800,
+        }
+    }
+}
+
+impl Default for SourcesConfig {
+    fn default() -> Self {
+        SourcesConfig {
+            max_bytes: 20 * 1024 * 1024,
+            chunk_chars: 1200,
+            fetch_timeout_secs: 20,
+        }
+    }
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            max_frame_bytes: 8 * 1024 * 1024,
+            log_level: "info".to_string(),
+        }
+    }
+}
+
+/// What is wrong with a configuration value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigProblem {
+    /// The file could not be read.
+    Unreadable(String),
+    /// TOML syntax, an unknown key or a wrong type (the parser's own words).
+    Parse(String),
+    /// A number outside its allowed range.
+    OutOfRange {
+        /// Smallest allowed value.
+        min: u64,
+        /// Largest allowed value.
+        max: u64,
+    },
+    /// A language Mentor does not speak.
+    UnknownLanguage(String),
+    /// A URL that is not http(s).
+    BadUrl(String),
+    /// A value that must not be empty.
+    Empty,
+    /// An environment variable with an invalid value.
+    BadEnv {
+        /// The variable.
+        var: String,
+    },
+}
+
+/// A configuration error, located as precisely as possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or the environment variable, for overrides).
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// Dotted key path, when known (`jobs.concurrency`).
+    pub key: Option<String>,
+    /// What is wrong.
+    pub problem: ConfigProblem,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, " [{key}]")?;
+        }
+        write!(f, ": {:?}", self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Loads the file (if it exists) and applies environment overrides.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, |k| std::env::var(k).ok())
+    }
+
+    /// Like [`Config::load`] with an explicit environment lookup.
+    pub fn load_with_env(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) => {
+                return Err(ConfigError {
+                    file: path.to_path_buf(),
+                    line: None,
+                    column: None,
+                    key: None,
+                    problem: ConfigProblem::Unreadable(e.to_string()),
+                })
+            }
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text (`path` is only used in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let located = |line: Option<usize>, column, key: Option<String>, problem| ConfigError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key,
+            problem,
+        };
+        let de = toml::de::Deserializer::parse(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unzip();
+            located(
+                line,
+                col,
+                None,
+                ConfigProblem::Parse(e.message().to_string()),
+            )
+        })?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = dotted(e.path());
+            let inner = e.into_inner();
+            let (mut line, mut col) = inner.span().map(|s| line_col(text, s.start)).unzip();
+            if line.is_none() {
+                line = key.as_deref().and_then(|k| find_key_line(text, k));
+                col = None;
+            }
+            located(
+                line,
+                col,
+                key,
+                ConfigProblem::Parse(inner.message().to_string()),
+            )
+        })?;
+        config.validate().map_err(|(key, problem)| {
+            located(find_key_line(text, &key), None, Some(key), problem)
+        })?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let nonempty = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        if let Some(url) = nonempty("MENTOR_LLM_URL") {
+            self.llm.base_url = url.trim().to_string();
+        }
+        if let Some(model) = nonempty("MENTOR_LLM_MODEL") {
+            self.llm.model = model.trim().to_string();
+        }
+        if let Some(key) = nonempty("MENTOR_LLM_API_KEY") {
+            self.llm.api_key = Some(key.trim().to_string());
+        }
+        if let Some(lang) = nonempty("MENTOR_LANG") {
+            self.language = Some(lang.trim().to_string());
+        }
+        self.validate().map_err(|(key, problem)| {
+            let var = match key.as_str() {
+                "llm.base_url" => "MENTOR_LLM_URL",
+                "llm.model" => "MENTOR_LLM_MODEL",
+                "language" => "MENTOR_LANG",
+                _ => "MENTOR_*",
+            };
+            ConfigError {
+                file: PathBuf::from(var),
+                line: None,
+                column: None,
+                key: Some(key),
+                problem,
+            }
+        })
+    }
+
+    /// Checks value ranges; returns the offending key and the problem.
+    pub fn validate(&self) -> Result<(), (String, ConfigProblem)> {
+        fn range(key: &str, v: u64, min: u64, max: u64) -> Result<(), (String, ConfigProblem)> {
+            if (min..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err((key.to_string(), ConfigProblem::OutOfRange { min, max }))
+            }
+        }
+        if let Some(lang) = &self.language {
+            if crate::i18n::Lang::from_tag(lang).is_none() {
+                return Err((
+                    "language".into(),
+                    ConfigProblem::UnknownLanguage(lang.clone()),
+                ));
+            }
+        }
+        let url = self.llm.base_url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err((
+                "llm.base_url".into(),
+                ConfigProblem::BadUrl(url.to_string()),
+            ));
+        }
+        if self.llm.model.trim().is_empty() {
+            return Err(("llm.model".into(), ConfigProblem::Empty));
+        }
+        range(
+            "llm.connect_timeout_secs",
+            self.llm.connect_timeout_secs,
+            1,
+            3600,
+        )?;
+        range(
+            "llm.first_token_timeout_secs",
+            self.llm.first_token_timeout_secs,
+            1,
+            86_400,
+        )?;
+        range(
+            "llm.idle_timeout_secs",
+            self.llm.idle_timeout_secs,
+            1,
+            86_400,
+        )?;
+        range("llm.max_concurrent", self.llm.max_concurrent.into(), 1, 64)?;
+        range(
+            "chat.max_tool_rounds",
+            self.chat.max_tool_rounds.into(),
+            1,
+            50,
+        )?;
+        range(
+            "chat.history_budget_tokens",
+            self.chat.history_budget_tokens.into(),
+            256,
+            1_000_000,
+        )?;
+        range("jobs.concurrency", self.jobs.concurrency.into(), 1, 64)?;
+        range("jobs.max_attempts", self.jobs.max_attempts.into(), 1, 100)?;
+        range("jobs.timeout_secs", self.jobs.timeout_secs, 1, 7 * 86_400)?;
+        range("sources.max_bytes", self.sources.max_bytes, 1024, 1 << 32)?;
+        range(
+            "sources.chunk_chars",
+            self.sources.chunk_chars.into(),
+            200,
+            20_000,
+        )?;
+        range(
+            "sources.fetch_timeout_secs",
+            self.sources.fetch_timeout_secs,
+            1,
+            3600,
+        )?;
+        range(
+            "daemon.max_frame_bytes",
+            self.daemon.max_frame_bytes.into(),
+            64 * 1024,
+            256 * 1024 * 1024,
+        )?;
+        if !["error", "warn", "info", "debug", "trace"].contains(&self.daemon.log_level.as_str()) {
+            return Err((
+                "daemon.log_level".into(),
+                ConfigProblem::Parse(format!(
+                    "unknown level `{}`, expected one of error, warn, info, debug, trace",
+                    self.daemon.log_level
+                )),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML, with the API key redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        if shown.llm.api_key.is_some() {
+            shown.llm.api_key = Some("<redacted>".into());
+        }
+        toml::to_string(&shown).unwrap_or_default()
+    }
+}
+
+fn dotted(path: &serde_path_to_error::Path) -> Option<String> {
+    let text = path.to_string();
+    (text != "." && !text.is_empty()).then_some(text)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, col)
+}
+
+/// Finds the line that sets a dotted key (`jobs.concurrency` inside `[jobs]`).
+fn find_key_line(text: &str, dotted_key: &str) -> Option<usize> {
+    let (table, key) = match dotted_key.rsplit_once('.') {
+        Some((t, k)) => (t, k),
+        None => ("", dotted_key),
+    };
+    let mut current = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = header.trim().to_string();
+            continue;
+        }
+        let Some((k, _)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim().trim_matches('"');
+        let full = if current.is_empty() {
+            k.to_string()
+        } else {
+            format!("{current}.{k}")
+        };
+        if full == dotted_key || (current == table && k == key) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/c/config.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = parse("language = \"fr-FR\"\n[jobs]\nconcurrency = 4\n[llm]\nmodel = \"qwen\"\n")
+            .unwrap();
+        assert_eq!(c.jobs.concurrency, 4);
+        assert_eq!(c.llm.model, "qwen");
+        assert_eq!(c.language.as_deref(), Some("fr-FR"));
+    }
+
+    #[test]
+    fn syntax_error_names_the_line() {
+        let e = parse("[jobs]\nconcurrency = = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(matches!(e.problem, ConfigProblem::Parse(_)));
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_key() {
+        let e = parse("[llm]\nmodel = \"m\"\n\n[jobs]\nconcurrency = \"two\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("jobs.concurrency"));
+        assert_eq!(e.line, Some(5));
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let e = parse("[jobs]\nconcurency = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        let ConfigProblem::Parse(msg) = &e.problem else {
+            panic!("{e:?}")
+        };
+        assert!(msg.contains("concurency"), "{msg}");
+    }
+
+    #[test]
+    fn out_of_range_names_line_and_key() {
+        let e = parse("[jobs]\n# comment\nconcurrency = 0\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("jobs.concurrency"));
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.problem, ConfigProblem::OutOfRange { min: 1, max: 64 });
+    }
+
+    #[test]
+    fn unknown_language_and_bad_url_are_refused() {
+        assert!(matches!(
+            parse("language = \"klingon\"").unwrap_err().problem,
+            ConfigProblem::UnknownLanguage(_)
+        ));
+        assert!(matches!(
+            parse("[llm]\nbase_url = \"localhost:11434\"")
+                .unwrap_err()
+                .problem,
+            ConfigProblem::BadUrl(_)
+        ));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[llm]\nmodel = \"from-file\"\n").unwrap();
+        let c = Config::load_with_env(&path, |k| match k {
+            "MENTOR_LLM_MODEL" => Some("from-env".into()),
+            "MENTOR_LLM_URL" => Some("http://127.0.0.1:9/v1".into()),
+            "MENTOR_LLM_API_KEY" => Some("sk-secret".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.llm.model, "from-env");
+        assert_eq!(c.llm.base_url, "http://127.0.0.1:9/v1");
+        assert!(!format!("{:?}", c).contains("sk-secret"));
+        assert!(!c.to_redacted_toml().contains("sk-secret"));
+    }
+
+    #[test]
+    fn bad_environment_value_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Config::load_with_env(&dir.path().join("none.toml"), |k| {
+            (k == "MENTOR_LANG").then(|| "xx-YY".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(e.file, PathBuf::from("MENTOR_LANG"));
+    }
+
+    #[test]
+    fn missing_file_gives_defaults_and_unreadable_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load_with_env(&dir.path().join("absent.toml"), |_| None).unwrap();
+        assert_eq!(c, Config::default());
+        let e = Config::load_with_env(dir.path(), |_| None).unwrap_err();
+        assert!(matches!(e.problem, ConfigProblem::Unreadable(_)));
+    }
+}
+
+impl ConfigError {
+    /// The error in the reader's language, saying where and what to do.
+    pub fn localize(&self, l: &crate::i18n::Localizer) -> String {
+        use crate::t;
+        let detail = match &self.problem {
+            ConfigProblem::Unreadable(reason) => {
+                t!(l, "config-problem-unreadable", reason = reason.as_str())
+            }
+            ConfigProblem::Parse(message) => message.trim().to_string(),
+            ConfigProblem::OutOfRange { min, max } => {
+                t!(l, "config-problem-range", min = *min, max = *max)
+            }
+            ConfigProblem::UnknownLanguage(lang) => {
+                t!(l, "config-problem-language", value = lang.as_str())
+            }
+            ConfigProblem::BadUrl(url) => t!(l, "config-problem-url", value = url.as_str()),
+            ConfigProblem::Empty => t!(l, "config-problem-empty"),
+            ConfigProblem::BadEnv { var } => t!(l, "config-problem-env", var = var.as_str()),
+        };
+        let place = match (self.line, &self.key) {
+            (Some(line), Some(key)) => {
+                t!(l, "config-place-line-key", line = line, key = key.as_str())
+            }
+            (Some(line), None) => t!(l, "config-place-line", line = line),
+            (None, Some(key)) => t!(l, "config-place-key", key = key.as_str()),
+            (None, None) => String::new(),
+        };
+        t!(
+            l,
+            "err-config",
+            file = self.file.display().to_string(),
+            place = place,
+            detail = detail
+        )
+    }
+}

@@ -1,0 +1,346 @@
+//! Errors at the protocol boundary. The daemon returns structured errors, not sentences: the
+//! client renders them in its own language with [`ApiError::localize`], and scripts can match
+//! on the `code` field of the JSON.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Localizer;
+use crate::t;
+
+/// A notebook that matched an ambiguous reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotebookMatch {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ApiError {
+    /// Client and daemon speak different protocol versions.
+    #[error("protocol version mismatch (client {client}, daemon {daemon})")]
+    VersionMismatch {
+        /// The client's version.
+        client: u32,
+        /// The daemon's version.
+        daemon: u32,
+    },
+    /// A request came before the version handshake.
+    #[error("handshake required")]
+    HandshakeRequired,
+    /// The daemon is stopping.
+    #[error("daemon shutting down")]
+    ShuttingDown,
+    /// No notebook has that id or title.
+    #[error("notebook not found: {reference}")]
+    NotebookNotFound {
+        /// What the user typed.
+        reference: String,
+    },
+    /// Several notebooks have that title.
+    #[error("ambiguous notebook: {reference}")]
+    NotebookAmbiguous {
+        /// What the user typed.
+        reference: String,
+        /// The notebooks it matches.
+        matches: Vec<NotebookMatch>,
+    },
+    /// An objective reference that matches nothing.
+    #[error("objective not found: {reference}")]
+    ObjectiveNotFound {
+        /// What the user typed.
+        reference: String,
+    },
+    /// A source id that matches nothing.
+    #[error("source not found: {reference}")]
+    SourceNotFound {
+        /// What the user typed.
+        reference: String,
+    },
+    /// A text field that must not be empty.
+    #[error("{field} must not be empty")]
+    EmptyField {
+        /// Which field.
+        field: String,
+    },
+    /// A text field that is too long.
+    #[error("{field} is too long (max {max} characters)")]
+    FieldTooLong {
+        /// Which field.
+        field: String,
+        /// The limit.
+        max: u64,
+    },
+    /// A file that does not exist.
+    #[error("no such file: {path}")]
+    FileMissing {
+        /// The path.
+        path: String,
+    },
+    /// A directory given where a file was expected.
+    #[error("is a directory: {path}")]
+    FileIsDirectory {
+        /// The path.
+        path: String,
+    },
+    /// A file that could not be read.
+    #[error("cannot read {path}: {reason}")]
+    FileUnreadable {
+        /// The path.
+        path: String,
+        /// The system's reason.
+        reason: String,
+    },
+    /// A file or download larger than `sources.max_bytes`.
+    #[error("{origin} is too large ({size} bytes, limit {limit})")]
+    SourceTooLarge {
+        /// Path or URL.
+        origin: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// A format Mentor cannot read.
+    #[error("unsupported type: {origin} ({detail})")]
+    SourceUnsupported {
+        /// Path or URL.
+        origin: String,
+        /// The extension or content type.
+        detail: String,
+    },
+    /// Binary content where text was expected.
+    #[error("binary file: {origin}")]
+    SourceBinary {
+        /// Path or URL.
+        origin: String,
+    },
+    /// Text that is not valid UTF-8.
+    #[error("not UTF-8: {origin}")]
+    SourceNotUtf8 {
+        /// Path or URL.
+        origin: String,
+        /// Byte offset of the first invalid byte.
+        offset: u64,
+    },
+    /// No text after extraction.
+    #[error("no text in {origin}")]
+    SourceEmpty {
+        /// Path or URL.
+        origin: String,
+    },
+    /// A PDF that could not be parsed.
+    #[error("unreadable PDF {origin}: {reason}")]
+    SourcePdf {
+        /// Path or URL.
+        origin: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// The same file or URL is already in the notebook.
+    #[error("already added: {origin}")]
+    SourceDuplicate {
+        /// Path or URL.
+        origin: String,
+        /// The existing source.
+        existing: String,
+    },
+    /// A URL that is not a valid http(s) URL.
+    #[error("invalid URL: {url}")]
+    UrlInvalid {
+        /// The URL.
+        url: String,
+    },
+    /// A URL that could not be fetched.
+    #[error("cannot reach {url}: {reason}")]
+    UrlUnreachable {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A URL that answered with an HTTP error.
+    #[error("{url} answered HTTP {status}")]
+    UrlStatus {
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A search query with nothing to search for.
+    #[error("empty search query")]
+    EmptyQuery,
+    /// The database failed.
+    #[error("storage error: {message}")]
+    Storage {
+        /// Details for the log and the user.
+        message: String,
+    },
+    /// Anything else that went wrong inside the daemon.
+    #[error("internal error: {message}")]
+    Internal {
+        /// Details.
+        message: String,
+    },
+}
+
+impl ApiError {
+    /// The error as a sentence in the reader's language, saying what to do next.
+    pub fn localize(&self, l: &Localizer) -> String {
+        match self {
+            ApiError::VersionMismatch { client, daemon } => t!(
+                l,
+                "err-version-mismatch",
+                client = *client,
+                daemon = *daemon
+            ),
+            ApiError::HandshakeRequired => t!(l, "err-handshake-required"),
+            ApiError::ShuttingDown => t!(l, "err-shutting-down"),
+            ApiError::NotebookNotFound { reference } => {
+                t!(l, "err-notebook-not-found", reference = reference.as_str())
+            }
+            ApiError::NotebookAmbiguous { reference, matches } => {
+                let list: Vec<String> = matches
+                    .iter()
+                    .map(|m| format!("  {}  {}", m.id, m.title))
+                    .collect();
+                t!(
+                    l,
+                    "err-notebook-ambiguous",
+                    reference = reference.as_str(),
+                    matches = list.join("\n")
+                )
+            }
+            ApiError::ObjectiveNotFound { reference } => {
+                t!(l, "err-objective-not-found", reference = reference.as_str())
+            }
+            ApiError::SourceNotFound { reference } => {
+                t!(l, "err-source-not-found", reference = reference.as_str())
+            }
+            ApiError::EmptyField { field } => {
+                let field = field_name(l, field);
+                t!(l, "err-empty-field", field = field)
+            }
+            ApiError::FieldTooLong { field, max } => {
+                let field = field_name(l, field);
+                t!(l, "err-field-too-long", field = field, max = *max)
+            }
+            ApiError::FileMissing { path } => t!(l, "err-file-missing", path = path.as_str()),
+            ApiError::FileIsDirectory { path } => {
+                t!(l, "err-file-is-directory", path = path.as_str())
+            }
+            ApiError::FileUnreadable { path, reason } => t!(
+                l,
+                "err-file-unreadable",
+                path = path.as_str(),
+                reason = reason.as_str()
+            ),
+            ApiError::SourceTooLarge {
+                origin,
+                size,
+                limit,
+            } => t!(
+                l,
+                "err-source-too-large",
+                origin = origin.as_str(),
+                size = human_bytes(*size),
+                limit = human_bytes(*limit)
+            ),
+            ApiError::SourceUnsupported { origin, detail } => t!(
+                l,
+                "err-source-unsupported",
+                origin = origin.as_str(),
+                detail = detail.as_str()
+            ),
+            ApiError::SourceBinary { origin } => {
+                t!(l, "err-source-binary", origin = origin.as_str())
+            }
+            ApiError::SourceNotUtf8 { origin, offset } => t!(
+                l,
+                "err-source-not-utf8",
+                origin = origin.as_str(),
+                offset = *offset
+            ),
+            ApiError::SourceEmpty { origin } => t!(l, "err-source-empty", origin = origin.as_str()),
+            ApiError::SourcePdf { origin, reason } => t!(
+                l,
+                "err-source-pdf",
+                origin = origin.as_str(),
+                reason = reason.as_str()
+            ),
+            ApiError::SourceDuplicate { origin, existing } => t!(
+                l,
+                "err-source-duplicate",
+                origin = origin.as_str(),
+                existing = existing.as_str()
+            ),
+            ApiError::UrlInvalid { url } => t!(l, "err-url-invalid", url = url.as_str()),
+            ApiError::UrlUnreachable { url, reason } => t!(
+                l,
+                "err-url-unreachable",
+                url = url.as_str(),
+                reason = reason.as_str()
+            ),
+            ApiError::UrlStatus { url, status } => {
+                t!(l, "err-url-status", url = url.as_str(), status = *status)
+            }
+            ApiError::EmptyQuery => t!(l, "err-empty-query"),
+            ApiError::Storage { message } => t!(l, "err-storage", message = message.as_str()),
+            ApiError::Internal { message } => t!(l, "err-internal", message = message.as_str()),
+        }
+    }
+}
+
+fn field_name(l: &Localizer, field: &str) -> String {
+    match field {
+        "title" => t!(l, "field-title"),
+        "objective" => t!(l, "field-objective"),
+        "module_prompt" => t!(l, "field-module-prompt"),
+        "url" => t!(l, "field-url"),
+        "paths" => t!(l, "field-paths"),
+        other => other.to_string(),
+    }
+}
+
+/// Formats a byte count for people (`512 B`, `1.5 MiB`).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialize_with_a_code() {
+        let e = ApiError::NotebookNotFound {
+            reference: "Bio".into(),
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["code"], "notebook_not_found");
+        assert_eq!(json["reference"], "Bio");
+        let back: ApiError = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn bytes_read_naturally() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(20 * 1024 * 1024), "20.0 MiB");
+    }
+}

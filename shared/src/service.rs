@@ -1,0 +1,63 @@
+//! The tarpc service: every request the daemon answers. Every method but `hello` requires the
+//! version handshake first. Notebooks are named by id or title (`notebook: String`) and
+//! resolved by the daemon, so every client gets the same matching rules.
+
+use crate::error::ApiError;
+use crate::protocol::*;
+
+/// The Mentor daemon's service.
+#[tarpc::service]
+pub trait Mentor {
+    /// Version handshake; must be the first call on a connection.
+    async fn hello(hello: ClientHello) -> Result<ServerHello, ApiError>;
+    /// The daemon's status.
+    async fn status() -> Result<DaemonStatus, ApiError>;
+    /// Asks the daemon to stop gracefully.
+    async fn shutdown() -> Result<(), ApiError>;
+
+    /// Creates a notebook.
+    async fn notebook_create(
+        title: String,
+        module_prompt: Option<String>,
+    ) -> Result<Notebook, ApiError>;
+    /// Lists notebooks, most recently changed first.
+    async fn notebook_list() -> Result<Vec<NotebookSummary>, ApiError>;
+    /// One notebook with its objectives and sources.
+    async fn notebook_show(notebook: String) -> Result<Notebook, ApiError>;
+    /// Renames a notebook.
+    async fn notebook_rename(notebook: String, title: String) -> Result<Notebook, ApiError>;
+    /// Replaces a notebook's module prompt (empty clears it).
+    async fn notebook_set_prompt(
+        notebook: String,
+        module_prompt: String,
+    ) -> Result<Notebook, ApiError>;
+    /// Deletes a notebook and everything in it.
+    async fn notebook_delete(notebook: String) -> Result<NotebookDeleted, ApiError>;
+
+    /// Adds a learning objective.
+    async fn objective_add(notebook: String, text: String) -> Result<Objective, ApiError>;
+    /// Lists a notebook's objectives.
+    async fn objective_list(notebook: String) -> Result<Vec<Objective>, ApiError>;
+    /// Removes an objective, named by id or 1-based position.
+    async fn objective_remove(notebook: String, objective: String) -> Result<Objective, ApiError>;
+
+    /// Adds files (absolute paths) as sources: all of them, or none if any fails.
+    async fn source_add_files(
+        notebook: String,
+        paths: Vec<String>,
+    ) -> Result<Vec<Source>, ApiError>;
+    /// Fetches a URL and adds it as a source.
+    async fn source_add_url(notebook: String, url: String) -> Result<Source, ApiError>;
+    /// Lists a notebook's sources.
+    async fn source_list(notebook: String) -> Result<Vec<Source>, ApiError>;
+    /// One source with its text.
+    async fn source_show(source: String) -> Result<SourceDetail, ApiError>;
+    /// Removes a source.
+    async fn source_remove(source: String) -> Result<Source, ApiError>;
+    /// Full-text search over a notebook's sources.
+    async fn source_search(
+        notebook: String,
+        query: String,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, ApiError>;
+}

@@ -1,0 +1,89 @@
+//! The scripting interface: one clap command tree, one file per command family. Every read
+//! command honours `--json`; errors go to stderr; exit codes are 0, 1 (failure) and 2 (usage).
+
+pub mod config;
+pub mod daemon;
+pub mod help;
+pub mod notebook;
+pub mod output;
+pub mod source;
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+use mentor_shared::config::{Config, ConfigError};
+use mentor_shared::paths::Dirs;
+
+use crate::error::CliError;
+
+/// The Mentor command line.
+#[derive(Debug, Parser)]
+#[command(name = "mentor", version, disable_help_subcommand = true)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do (with none: open the chat).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start, stop and inspect the daemon.
+    #[command(subcommand)]
+    Daemon(daemon::DaemonCommand),
+    /// Manage notebooks.
+    #[command(subcommand)]
+    Notebook(notebook::NotebookCommand),
+    /// Manage a notebook's sources.
+    #[command(subcommand)]
+    Source(source::SourceCommand),
+    /// Show the configuration.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `mentor completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// What every command gets.
+pub struct Env {
+    /// Directories.
+    pub dirs: Dirs,
+    /// The configuration, or why it is invalid.
+    pub config: Result<Config, ConfigError>,
+    /// `--json`.
+    pub json: bool,
+}
+
+impl Env {
+    /// The configuration, failing with its error.
+    pub fn config(&self) -> Result<&Config, CliError> {
+        self.config
+            .as_ref()
+            .map_err(|e| CliError::Config(e.clone()))
+    }
+}
+
+/// Runs a parsed command.
+pub async fn run(env: &Env, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Daemon(c) => daemon::run(env, c).await,
+        Command::Notebook(c) => notebook::run(env, c).await,
+        Command::Source(c) => source::run(env, c).await,
+        Command::Config(c) => config::run(env, c),
+        Command::Completions(a) => {
+            let mut cmd = help::localized_command();
+            clap_complete::generate(a.shell, &mut cmd, "mentor", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Printing results: aligned tables for people, JSON for scripts. One place decides both.
+
+use mentor_shared::time::{format_duration, Timestamp};
+use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
+
+use crate::error::CliError;
+
+/// Prints a value as pretty JSON on stdout.
+pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Io {
+        path: "stdout".into(),
+        reason: e.to_string(),
+    })?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Prints rows under headers, columns aligned by display width.
+pub fn table(headers: &[String], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.width());
+            }
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                let pad = widths[i].saturating_sub(cell.width()) + 2;
+                out.push_str(&" ".repeat(pad));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(headers);
+    for row in rows {
+        line(row);
+    }
+}
+
+/// "3m 05s" style age of a timestamp.
+pub fn age(t: Timestamp) -> String {
+    format_duration(t.age(Timestamp::now()))
+}
+
+/// Truncates text to `max` display columns with an ellipsis.
+pub fn clip(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.width() <= max {
+        return one_line;
+    }
+    let mut out = String::new();
+    for c in one_line.chars() {
+        if out.width() + 1 >= max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}

@@ -1,0 +1,74 @@
+//! `mentor`: the Mentor client. With a subcommand it is the scripting interface to the daemon;
+//! with none it opens the chat (the terminal UI arrives with the chat itself).
+
+mod cli;
+mod client;
+mod error;
+
+use std::process::ExitCode;
+
+use clap::FromArgMatches;
+use mentor_shared::config::Config;
+use mentor_shared::i18n::{self, Lang};
+use mentor_shared::paths::Dirs;
+
+use crate::cli::{Cli, Env};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    let dirs = Dirs::resolve();
+    let config = match &dirs {
+        Ok(d) => Config::load(&d.config_file()),
+        Err(_) => Ok(Config::default()),
+    };
+    let configured = config.as_ref().ok().and_then(|c| c.language.clone());
+    i18n::set_process_lang(Lang::detect(configured.as_deref()));
+    let l = i18n::ui();
+
+    let matches = cli::help::localized_command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let dirs = match dirs {
+        Ok(d) => d,
+        Err(e) => return fail(&CliError::NoHome(e.to_string()), l),
+    };
+    let env = Env {
+        dirs,
+        config,
+        json: cli.json,
+    };
+    let Some(command) = cli.command else {
+        let mut cmd = cli::help::localized_command();
+        let _ = cmd.print_help();
+        return ExitCode::SUCCESS;
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                &CliError::Io {
+                    path: "tokio".into(),
+                    reason: e.to_string(),
+                },
+                l,
+            )
+        }
+    };
+    match runtime.block_on(cli::run(&env, command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, l),
+    }
+}
+
+fn fail(e: &CliError, l: &i18n::Localizer) -> ExitCode {
+    let text = e.localize(l);
+    if !text.is_empty() {
+        eprintln!("mentor: {text}");
+    }
+    ExitCode::FAILURE
+}
