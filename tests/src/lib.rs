@@ -1,1 +1,258 @@
+//! mentor-tests: the harness for end-to-end tests. Every test runs the real `mentor` and
+//! `mentord` binaries in a temporary `MENTOR_HOME`, so nothing touches the user's own data and
+//! tests can run in parallel.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The target directory cargo builds into.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                workspace().join(p)
+            }
+        })
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+/// Path of a workspace binary (debug profile), built once per test process so tests always
+/// run the current code.
+pub fn bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "mentor-daemon",
+                "-p",
+                "mentor-tui",
+                "--bins",
+            ])
+            .current_dir(workspace())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build of the binaries failed");
+    });
+    target_dir().join("debug").join(name)
+}
+
+/// A fixture file.
+pub fn fixture(name: &str) -> PathBuf {
+    workspace().join("tests/fixtures").join(name)
+}
+
+/// A temporary `MENTOR_HOME` with helpers to run the binaries in it. Dropping it stops the
+/// daemon it started.
+pub struct TestEnv {
+    /// The temporary home.
+    pub home: tempfile::TempDir,
+    lang: String,
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "command failed: {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts exit code 1 and returns stderr.
+    #[track_caller]
+    pub fn fails(&self) -> &str {
+        assert_eq!(self.code, 1, "expected failure (exit 1): {self:#?}");
+        assert!(!self.stderr.trim().is_empty(), "failure without a message");
+        &self.stderr
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.ok()).unwrap_or_else(|e| panic!("bad JSON ({e}): {self:#?}"))
+    }
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    /// A fresh, empty home (short path: Unix socket paths are limited to 107 bytes).
+    pub fn new() -> TestEnv {
+        let home = tempfile::Builder::new()
+            .prefix("mt")
+            .tempdir_in("/tmp")
+            .expect("create temp MENTOR_HOME");
+        TestEnv {
+            home,
+            lang: "en-US".into(),
+        }
+    }
+
+    /// The same home, speaking French.
+    pub fn french(mut self) -> TestEnv {
+        self.lang = "fr-FR".into();
+        self
+    }
+
+    /// The home directory.
+    pub fn path(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// The directories inside the home.
+    pub fn dirs(&self) -> mentor_shared::paths::Dirs {
+        mentor_shared::paths::Dirs::under(self.path())
+    }
+
+    /// Writes the config file.
+    pub fn write_config(&self, text: &str) {
+        let dir = self.path().join("config");
+        std::fs::create_dir_all(&dir).expect("config dir");
+        std::fs::write(dir.join("config.toml"), text).expect("write config");
+    }
+
+    /// A command for one of the binaries with this home's environment.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(bin(program));
+        cmd.env("MENTOR_HOME", self.path())
+            .env("MENTOR_LANG", &self.lang)
+            .env("MENTORD", bin("mentord"))
+            .env_remove("MENTOR_LLM_URL")
+            .env_remove("MENTOR_LLM_MODEL")
+            .env_remove("MENTOR_LLM_API_KEY")
+            .env_remove("MENTOR_LOG")
+            .env_remove("MENTORD_PROTOCOL_VERSION")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `mentor ARGS…`.
+    pub fn mentor(&self, args: &[&str]) -> Run {
+        Run::from(
+            self.command("mentor")
+                .args(args)
+                .output()
+                .expect("run mentor"),
+        )
+    }
+
+    /// The running daemon's pid, if any.
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.dirs().running_daemon_pid()
+    }
+
+    /// Waits until no daemon holds the lock.
+    pub fn wait_daemon_gone(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.daemon_pid().is_some() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    /// Waits (up to 5 s: the log is written by a background thread) until the log contains
+    /// `needle`; returns the log.
+    #[track_caller]
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "log never said “{needle}”:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dirs().log_file()).unwrap_or_default()
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let Some(pid) = self.daemon_pid() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            if !self.wait_daemon_gone(Duration::from_secs(10)) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+/// Serves one fixed HTTP response to every request on a loopback port, in a thread. Returns
+/// the base URL (`http://127.0.0.1:PORT`).
+pub fn serve_http(status: u16, content_type: &'static str, body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A port on loopback where nothing listens.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(9);
+    drop(listener);
+    port
+}
