@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Interface and teaching language (`en-US`, `fr-FR`); unset means: from the locale.
@@ -108,19 +108,6 @@ pub struct DaemonConfig {
 
 /// Default model server: a local Ollama.
 pub const DEFAULT_LLM_URL: &str = "http://127.0.0.1:11434/v1";
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            language: None,
-            llm: LlmConfig::default(),
-            chat: ChatConfig::default(),
-            jobs: JobsConfig::default(),
-            sources: SourcesConfig::default(),
-            daemon: DaemonConfig::default(),
-        }
-    }
-}
 
 impl Default for LlmConfig {
     fn default() -> Self {
@@ -472,6 +459,43 @@ fn find_key_line(text: &str, dotted_key: &str) -> Option<usize> {
     None
 }
 
+impl ConfigError {
+    /// The error in the reader's language, saying where and what to do.
+    pub fn localize(&self, l: &crate::i18n::Localizer) -> String {
+        use crate::t;
+        let detail = match &self.problem {
+            ConfigProblem::Unreadable(reason) => {
+                t!(l, "config-problem-unreadable", reason = reason.as_str())
+            }
+            ConfigProblem::Parse(message) => message.trim().to_string(),
+            ConfigProblem::OutOfRange { min, max } => {
+                t!(l, "config-problem-range", min = *min, max = *max)
+            }
+            ConfigProblem::UnknownLanguage(lang) => {
+                t!(l, "config-problem-language", value = lang.as_str())
+            }
+            ConfigProblem::BadUrl(url) => t!(l, "config-problem-url", value = url.as_str()),
+            ConfigProblem::Empty => t!(l, "config-problem-empty"),
+            ConfigProblem::BadEnv { var } => t!(l, "config-problem-env", var = var.as_str()),
+        };
+        let place = match (self.line, &self.key) {
+            (Some(line), Some(key)) => {
+                t!(l, "config-place-line-key", line = line, key = key.as_str())
+            }
+            (Some(line), None) => t!(l, "config-place-line", line = line),
+            (None, Some(key)) => t!(l, "config-place-key", key = key.as_str()),
+            (None, None) => String::new(),
+        };
+        t!(
+            l,
+            "err-config",
+            file = self.file.display().to_string(),
+            place = place,
+            detail = detail
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,42 +599,5 @@ mod tests {
         assert_eq!(c, Config::default());
         let e = Config::load_with_env(dir.path(), |_| None).unwrap_err();
         assert!(matches!(e.problem, ConfigProblem::Unreadable(_)));
-    }
-}
-
-impl ConfigError {
-    /// The error in the reader's language, saying where and what to do.
-    pub fn localize(&self, l: &crate::i18n::Localizer) -> String {
-        use crate::t;
-        let detail = match &self.problem {
-            ConfigProblem::Unreadable(reason) => {
-                t!(l, "config-problem-unreadable", reason = reason.as_str())
-            }
-            ConfigProblem::Parse(message) => message.trim().to_string(),
-            ConfigProblem::OutOfRange { min, max } => {
-                t!(l, "config-problem-range", min = *min, max = *max)
-            }
-            ConfigProblem::UnknownLanguage(lang) => {
-                t!(l, "config-problem-language", value = lang.as_str())
-            }
-            ConfigProblem::BadUrl(url) => t!(l, "config-problem-url", value = url.as_str()),
-            ConfigProblem::Empty => t!(l, "config-problem-empty"),
-            ConfigProblem::BadEnv { var } => t!(l, "config-problem-env", var = var.as_str()),
-        };
-        let place = match (self.line, &self.key) {
-            (Some(line), Some(key)) => {
-                t!(l, "config-place-line-key", line = line, key = key.as_str())
-            }
-            (Some(line), None) => t!(l, "config-place-line", line = line),
-            (None, Some(key)) => t!(l, "config-place-key", key = key.as_str()),
-            (None, None) => String::new(),
-        };
-        t!(
-            l,
-            "err-config",
-            file = self.file.display().to_string(),
-            place = place,
-            detail = detail
-        )
     }
 }
