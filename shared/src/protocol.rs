@@ -179,9 +179,14 @@ pub struct Source {
 pub struct SourceDetail {
     /// The source.
     pub source: Source,
-    /// Its extracted text.
+    /// Its extracted text (at most [`MAX_SHOWN_TEXT`] bytes; see `truncated`).
     pub text: String,
+    /// True when `text` was cut to fit in one reply.
+    pub truncated: bool,
 }
+
+/// Largest source text sent in one reply: well under the default frame limit.
+pub const MAX_SHOWN_TEXT: usize = 4 * 1024 * 1024;
 
 /// One passage found by a source search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

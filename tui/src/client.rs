@@ -124,7 +124,16 @@ pub async fn start(dirs: &Dirs) -> Result<(Client, u32), CliError> {
     };
     std::fs::create_dir_all(&dirs.state).map_err(io(&dirs.state))?;
     let out_path = dirs.startup_output();
-    let out = std::fs::File::create(&out_path).map_err(io(&out_path))?;
+    let out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&out_path)
+            .map_err(io(&out_path))?
+    };
     let err = out.try_clone().map_err(io(&out_path))?;
     eprintln!("{}", t!(l, "daemon-starting"));
     let mut child = {

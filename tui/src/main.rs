@@ -16,6 +16,7 @@ use crate::cli::{Cli, Env};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let dirs = Dirs::resolve();
     let config = match &dirs {
         Ok(d) => Config::load(&d.config_file()),
@@ -62,6 +63,15 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(&env, command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e, l),
+    }
+}
+
+/// Rust ignores SIGPIPE, so `mentor … | head` would panic on the closed pipe. A command-line
+/// tool should end quietly instead, like `cat` does.
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -92,6 +92,14 @@ fn build(
 pub fn load_file(raw_path: &str, limits: &Limits) -> Result<NewSource, ApiError> {
     let shown = raw_path.to_string();
     let path = Path::new(raw_path);
+    // The daemon's working directory is not the client's: only absolute paths mean the same
+    // file to both.
+    if !path.is_absolute() {
+        return Err(ApiError::FileUnreadable {
+            path: shown,
+            reason: "not an absolute path".into(),
+        });
+    }
     // Canonical paths make the duplicate check and the stored origin unambiguous.
     let canonical: PathBuf = match std::fs::canonicalize(path) {
         Ok(p) => p,

@@ -2,7 +2,7 @@
 //! transaction, so a source is either fully searchable or absent.
 
 use mentor_shared::ids::{NotebookId, SourceId, UserId};
-use mentor_shared::protocol::{SearchHit, Source, SourceDetail, SourceKind};
+use mentor_shared::protocol::{SearchHit, Source, SourceDetail, SourceKind, MAX_SHOWN_TEXT};
 use mentor_shared::time::Timestamp;
 use mentor_shared::ApiError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -130,10 +130,19 @@ pub fn get(conn: &Connection, user: UserId, reference: &str) -> StoreResult<Sour
             Ok((from_row(r)?, r.get::<_, String>(9)?))
         })
         .optional()?;
-    let (row, text) = row.ok_or_else(not_found)?;
+    let (row, mut text) = row.ok_or_else(not_found)?;
+    let truncated = text.len() > MAX_SHOWN_TEXT;
+    if truncated {
+        let mut cut = MAX_SHOWN_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
     Ok(SourceDetail {
         source: finish(row)?,
         text,
+        truncated,
     })
 }
 

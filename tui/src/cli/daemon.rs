@@ -55,12 +55,30 @@ pub async fn run(env: &Env, cmd: DaemonCommand) -> Result<(), CliError> {
             Ok(())
         }
         DaemonCommand::Stop => {
-            let Some(c) = client::connect_existing(&env.dirs).await? else {
-                eprintln!("{}", t!(l, "daemon-not-running"));
-                return Ok(());
+            let pid = match client::connect_existing(&env.dirs).await {
+                Ok(Some(c)) => {
+                    answer(c.rpc.shutdown(ctx(10)).await)?;
+                    c.server.pid
+                }
+                Ok(None) => {
+                    eprintln!("{}", t!(l, "daemon-not-running"));
+                    return Ok(());
+                }
+                // A daemon of another protocol version cannot be asked: signal it instead.
+                Err(CliError::Api(mentor_shared::ApiError::VersionMismatch { .. })) => {
+                    let pid = env.dirs.running_daemon_pid().ok_or(CliError::Quiet)?;
+                    let target =
+                        rustix::process::Pid::from_raw(pid as i32).ok_or(CliError::Quiet)?;
+                    rustix::process::kill_process(target, rustix::process::Signal::TERM).map_err(
+                        |e| CliError::Io {
+                            path: format!("pid {pid}"),
+                            reason: e.to_string(),
+                        },
+                    )?;
+                    pid
+                }
+                Err(e) => return Err(e),
             };
-            let pid = c.server.pid;
-            answer(c.rpc.shutdown(ctx(10)).await)?;
             // The daemon releases its lock only after the database is closed.
             let deadline = Instant::now() + Duration::from_secs(20);
             while env.dirs.running_daemon_pid().is_some() {

@@ -168,6 +168,9 @@ pub async fn run(env: &Env, cmd: SourceCommand) -> Result<(), CliError> {
             );
             println!();
             println!("{}", detail.text);
+            if detail.truncated {
+                eprintln!("{}", t!(l, "source-show-truncated"));
+            }
             Ok(())
         }
         SourceCommand::Remove(a) => {
