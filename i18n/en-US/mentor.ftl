@@ -179,3 +179,22 @@ cli-config-show-about = Print the configuration in effect (the API key is redact
 cli-config-path-about = Print the configuration file's path
 cli-completions-about = Print a shell completion script
 cli-completions-arg-shell = The shell (bash, zsh, fish, elvish, powershell)
+
+## Command-line usage errors
+usage-more-help = For more information, try '--help'.
+usage-unknown-command = unknown command '{ $command }'
+usage-unknown-argument = unexpected argument '{ $arg }'
+usage-value-missing = a value is required for '{ $arg }' but none was supplied
+usage-invalid-value = invalid value '{ $value }' for '{ $arg }'
+usage-invalid-choice = invalid value '{ $value }' for '{ $arg }' (possible values: { $choices })
+usage-value-rejected = invalid value '{ $value }' for '{ $arg }': { $reason }
+usage-missing-argument = missing required argument: { $args }
+usage-missing-command = a command is required (one of: { $commands })
+usage-conflict = '{ $arg }' cannot be used with '{ $other }'
+usage-too-many-values = unexpected extra value '{ $value }' for '{ $arg }'
+usage-wrong-number-of-values = wrong number of values for '{ $arg }'
+usage-no-equals = '{ $arg }' needs '=' before its value
+usage-invalid-utf8 = an argument is not valid UTF-8
+usage-number-range = expected a whole number from { $min } to { $max }
+usage-did-you-mean = tip: did you mean '{ $suggestion }'?
+usage-trailing = tip: to pass '{ $arg }' as a value, use '-- { $arg }'

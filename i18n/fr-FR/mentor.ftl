@@ -179,3 +179,22 @@ cli-config-show-about = Afficher la configuration en vigueur (la clé d’API es
 cli-config-path-about = Afficher le chemin du fichier de configuration
 cli-completions-about = Afficher un script de complétion pour le shell
 cli-completions-arg-shell = Le shell (bash, zsh, fish, elvish, powershell)
+
+## Command-line usage errors
+usage-more-help = Pour en savoir plus, essayez « --help ».
+usage-unknown-command = commande inconnue « { $command } »
+usage-unknown-argument = argument inattendu « { $arg } »
+usage-value-missing = « { $arg } » attend une valeur, mais aucune n’a été donnée
+usage-invalid-value = valeur « { $value } » refusée pour « { $arg } »
+usage-invalid-choice = valeur « { $value } » refusée pour « { $arg } » (valeurs possibles : { $choices })
+usage-value-rejected = valeur « { $value } » refusée pour « { $arg } » : { $reason }
+usage-missing-argument = argument obligatoire manquant : { $args }
+usage-missing-command = une commande est attendue (parmi : { $commands })
+usage-conflict = « { $arg } » ne peut pas s’utiliser avec « { $other } »
+usage-too-many-values = valeur en trop « { $value } » pour « { $arg } »
+usage-wrong-number-of-values = mauvais nombre de valeurs pour « { $arg } »
+usage-no-equals = « { $arg } » attend un « = » avant sa valeur
+usage-invalid-utf8 = un argument n’est pas de l’UTF-8 valide
+usage-number-range = un nombre entier de { $min } à { $max } est attendu
+usage-did-you-mean = astuce : vouliez-vous dire « { $suggestion } » ?
+usage-trailing = astuce : pour passer « { $arg } » comme valeur, écrivez « -- { $arg } »

@@ -297,8 +297,25 @@ fn usage_errors_exit_with_2() {
     let env = TestEnv::new();
     let run = env.mentor(&["notebook", "frobnicate"]);
     assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("unknown command 'frobnicate'"),
+        "{run:?}"
+    );
     let run = env.mentor(&["source", "search", "nb", "q", "--limit", "0"]);
     assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("from 1 to 100"), "{run:?}");
+    // In French too, with clap's English nowhere.
+    let fr = TestEnv::new().french();
+    let run = fr.mentor(&["notebook", "lsit"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("commande inconnue « lsit »"), "{run:?}");
+    assert!(run.stderr.contains("vouliez-vous dire « list »"), "{run:?}");
+    assert!(!run.stderr.contains("error:"), "{run:?}");
+    assert_eq!(fr.daemon_pid(), None);
+    // Help is still help, with exit code 0.
+    let run = env.mentor(&["notebook", "--help"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Usage: mentor notebook"), "{run:?}");
     // Usage errors never start the daemon.
     assert_eq!(env.daemon_pid(), None);
 }
@@ -310,4 +327,21 @@ fn logs_are_shown() {
     env.wait_log("listening");
     let logs = env.mentor(&["daemon", "logs", "-n", "5"]);
     assert!(logs.ok().contains("listening"), "{logs:?}");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // `mentor … | head`: the reader is gone before the client writes.
+    let env = TestEnv::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = env
+        .command("mentor")
+        .args(["completions", "bash"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 }

@@ -1,6 +1,8 @@
 //! `mentor`: the Mentor client. With a subcommand it is the scripting interface to the daemon;
 //! with none it opens the chat (the terminal UI arrives with the chat itself).
 
+#[macro_use]
+mod out;
 mod cli;
 mod client;
 mod error;
@@ -16,7 +18,6 @@ use crate::cli::{Cli, Env};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     let dirs = Dirs::resolve();
     let config = match &dirs {
         Ok(d) => Config::load(&d.config_file()),
@@ -26,10 +27,13 @@ fn main() -> ExitCode {
     i18n::set_process_lang(Lang::detect(configured.as_deref()));
     let l = i18n::ui();
 
-    let matches = cli::help::localized_command().get_matches();
+    let matches = match cli::help::localized_command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => cli::usage::exit(e, l),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
-        Err(e) => e.exit(),
+        Err(e) => cli::usage::exit(e, l),
     };
     let dirs = match dirs {
         Ok(d) => d,
@@ -63,15 +67,6 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(&env, command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e, l),
-    }
-}
-
-/// Rust ignores SIGPIPE, so `mentor … | head` would panic on the closed pipe. A command-line
-/// tool should end quietly instead, like `cat` does.
-fn restore_sigpipe() {
-    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -31,7 +31,7 @@ pub fn run(env: &Env, cmd: ConfigCommand) -> Result<(), CliError> {
                     "runtime_dir": env.dirs.runtime,
                 }))
             } else {
-                println!("{}", path.display());
+                outln!("{}", path.display());
                 Ok(())
             }
         }
@@ -51,8 +51,8 @@ pub fn run(env: &Env, cmd: ConfigCommand) -> Result<(), CliError> {
                 } else {
                     t!(l, "config-show-defaults", path = path.display().to_string())
                 };
-                println!("# {source}");
-                print!("{}", config.to_redacted_toml());
+                outln!("# {source}");
+                out!("{}", config.to_redacted_toml());
                 Ok(())
             }
         }

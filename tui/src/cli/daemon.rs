@@ -99,7 +99,7 @@ pub async fn run(env: &Env, cmd: DaemonCommand) -> Result<(), CliError> {
                 if env.json {
                     output::json(&serde_json::json!({ "running": false }))?;
                 } else {
-                    println!("{}", t!(l, "daemon-not-running"));
+                    outln!("{}", t!(l, "daemon-not-running"));
                 }
                 // Not running is the answer, already printed: exit 1 without an error message.
                 return Err(CliError::Quiet);
@@ -112,7 +112,7 @@ pub async fn run(env: &Env, cmd: DaemonCommand) -> Result<(), CliError> {
                 }
                 return output::json(&value);
             }
-            println!("{}", t!(l, "daemon-status-running", pid = status.pid));
+            outln!("{}", t!(l, "daemon-status-running", pid = status.pid));
             let rows = [
                 (
                     t!(l, "daemon-status-version"),
@@ -141,7 +141,7 @@ pub async fn run(env: &Env, cmd: DaemonCommand) -> Result<(), CliError> {
                 .max()
                 .unwrap_or(0);
             for (k, v) in rows {
-                println!("  {k:<width$}  {v}");
+                outln!("  {k:<width$}  {v}");
             }
             Ok(())
         }
@@ -182,7 +182,7 @@ async fn logs(env: &Env, args: LogsArgs) -> Result<(), CliError> {
         }
     }
     for line in &tail {
-        println!("{line}");
+        outln!("{line}");
     }
     if !args.follow {
         return Ok(());
@@ -201,7 +201,7 @@ async fn logs(env: &Env, args: LogsArgs) -> Result<(), CliError> {
             let mut chunk = String::new();
             std::io::Read::read_to_string(&mut (&mut file).take(len - pos), &mut chunk)
                 .map_err(io)?;
-            print!("{chunk}");
+            out!("{chunk}");
             pos = len;
         }
     }

@@ -7,6 +7,7 @@ pub mod help;
 pub mod notebook;
 pub mod output;
 pub mod source;
+pub mod usage;
 
 use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
@@ -82,7 +83,9 @@ pub async fn run(env: &Env, command: Command) -> Result<(), CliError> {
         Command::Config(c) => config::run(env, c),
         Command::Completions(a) => {
             let mut cmd = help::localized_command();
-            clap_complete::generate(a.shell, &mut cmd, "mentor", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "mentor", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             Ok(())
         }
     }

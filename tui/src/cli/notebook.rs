@@ -139,7 +139,7 @@ pub async fn run(env: &Env, cmd: NotebookCommand) -> Result<(), CliError> {
             if env.json {
                 return output::json(&nb);
             }
-            println!(
+            outln!(
                 "{}",
                 t!(
                     l,
@@ -156,7 +156,7 @@ pub async fn run(env: &Env, cmd: NotebookCommand) -> Result<(), CliError> {
                 return output::json(&list);
             }
             if list.is_empty() {
-                println!("{}", t!(l, "notebook-list-empty"));
+                outln!("{}", t!(l, "notebook-list-empty"));
                 return Ok(());
             }
             let headers = [
@@ -194,7 +194,7 @@ pub async fn run(env: &Env, cmd: NotebookCommand) -> Result<(), CliError> {
             if env.json {
                 return output::json(&nb);
             }
-            println!("{}", t!(l, "notebook-renamed", title = nb.title.as_str()));
+            outln!("{}", t!(l, "notebook-renamed", title = nb.title.as_str()));
             Ok(())
         }
         NotebookCommand::Prompt(a) => {
@@ -214,9 +214,9 @@ pub async fn run(env: &Env, cmd: NotebookCommand) -> Result<(), CliError> {
                 }));
             }
             if nb.module_prompt.is_empty() {
-                println!("{}", t!(l, "notebook-prompt-empty"));
+                outln!("{}", t!(l, "notebook-prompt-empty"));
             } else {
-                println!("{}", nb.module_prompt);
+                outln!("{}", nb.module_prompt);
             }
             Ok(())
         }
@@ -243,7 +243,7 @@ async fn delete(env: &Env, c: &client::Client, notebook: String) -> Result<(), C
     if env.json {
         return output::json(&deleted);
     }
-    println!(
+    outln!(
         "{}",
         t!(
             i18n::ui(),
@@ -281,8 +281,8 @@ fn confirm(question: &str) -> Result<(), CliError> {
 
 fn print_notebook(nb: &Notebook) {
     let l = i18n::ui();
-    println!("{}  ({})", nb.title, nb.id);
-    println!(
+    outln!("{}  ({})", nb.title, nb.id);
+    outln!(
         "{}",
         t!(
             l,
@@ -291,18 +291,18 @@ fn print_notebook(nb: &Notebook) {
             updated = t!(l, "age-ago", age = output::age(nb.updated))
         )
     );
-    println!();
-    println!("{}", t!(l, "notebook-show-prompt"));
+    outln!();
+    outln!("{}", t!(l, "notebook-show-prompt"));
     if nb.module_prompt.is_empty() {
-        println!("  {}", t!(l, "notebook-prompt-empty"));
+        outln!("  {}", t!(l, "notebook-prompt-empty"));
     } else {
         for line in nb.module_prompt.lines() {
-            println!("  {line}");
+            outln!("  {line}");
         }
     }
-    println!();
+    outln!();
     let met = nb.objectives.iter().filter(|o| o.met).count();
-    println!(
+    outln!(
         "{}",
         t!(
             l,
@@ -312,20 +312,20 @@ fn print_notebook(nb: &Notebook) {
         )
     );
     for o in &nb.objectives {
-        println!(
+        outln!(
             "  {}. [{}] {}",
             o.position,
             if o.met { "x" } else { " " },
             o.text
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{}",
         t!(l, "notebook-show-sources", count = nb.sources.len())
     );
     for s in &nb.sources {
-        println!(
+        outln!(
             "  {}  {}  ({})",
             s.id,
             output::clip(&s.title, 60),
@@ -342,7 +342,7 @@ async fn objectives(env: &Env, c: &client::Client, cmd: ObjectivesCommand) -> Re
             if env.json {
                 return output::json(&o);
             }
-            println!(
+            outln!(
                 "{}",
                 t!(
                     l,
@@ -359,17 +359,17 @@ async fn objectives(env: &Env, c: &client::Client, cmd: ObjectivesCommand) -> Re
                 return output::json(&list);
             }
             if list.is_empty() {
-                println!("{}", t!(l, "objective-list-empty"));
+                outln!("{}", t!(l, "objective-list-empty"));
             }
             for o in &list {
-                println!(
+                outln!(
                     "{}. [{}] {}",
                     o.position,
                     if o.met { "x" } else { " " },
                     o.text
                 );
                 if let Some(e) = &o.evidence {
-                    println!(
+                    outln!(
                         "     {}",
                         t!(l, "objective-evidence", evidence = e.as_str())
                     );
@@ -386,7 +386,7 @@ async fn objectives(env: &Env, c: &client::Client, cmd: ObjectivesCommand) -> Re
             if env.json {
                 return output::json(&o);
             }
-            println!("{}", t!(l, "objective-removed", text = o.text.as_str()));
+            outln!("{}", t!(l, "objective-removed", text = o.text.as_str()));
             Ok(())
         }
     }

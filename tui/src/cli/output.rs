@@ -12,7 +12,7 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
         path: "stdout".into(),
         reason: e.to_string(),
     })?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -35,7 +35,7 @@ pub fn table(headers: &[String], rows: &[Vec<String>]) {
                 out.push_str(&" ".repeat(pad));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end());
     };
     line(headers);
     for row in rows {

@@ -61,7 +61,7 @@ pub struct SearchArgs {
     /// Words to look for.
     pub query: String,
     /// Most results to show.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, default_value_t = 10, value_parser = super::usage::number_in(1, 100))]
     pub limit: u32,
 }
 
@@ -103,7 +103,7 @@ pub async fn run(env: &Env, cmd: SourceCommand) -> Result<(), CliError> {
                 return output::json(&added);
             }
             for s in &added {
-                println!(
+                outln!(
                     "{}",
                     t!(
                         l,
@@ -123,7 +123,7 @@ pub async fn run(env: &Env, cmd: SourceCommand) -> Result<(), CliError> {
                 return output::json(&list);
             }
             if list.is_empty() {
-                println!("{}", t!(l, "source-list-empty"));
+                outln!("{}", t!(l, "source-list-empty"));
                 return Ok(());
             }
             let headers = [
@@ -154,8 +154,8 @@ pub async fn run(env: &Env, cmd: SourceCommand) -> Result<(), CliError> {
                 return output::json(&detail);
             }
             let s = &detail.source;
-            println!("{}  ({})", s.title, s.id);
-            println!(
+            outln!("{}  ({})", s.title, s.id);
+            outln!(
                 "{}",
                 t!(
                     l,
@@ -166,8 +166,8 @@ pub async fn run(env: &Env, cmd: SourceCommand) -> Result<(), CliError> {
                     chunks = s.chunks
                 )
             );
-            println!();
-            println!("{}", detail.text);
+            outln!();
+            outln!("{}", detail.text);
             if detail.truncated {
                 eprintln!("{}", t!(l, "source-show-truncated"));
             }
@@ -178,7 +178,7 @@ pub async fn run(env: &Env, cmd: SourceCommand) -> Result<(), CliError> {
             if env.json {
                 return output::json(&s);
             }
-            println!("{}", t!(l, "source-removed", title = s.title.as_str()));
+            outln!("{}", t!(l, "source-removed", title = s.title.as_str()));
             Ok(())
         }
         SourceCommand::Search(a) => {
@@ -191,15 +191,15 @@ pub async fn run(env: &Env, cmd: SourceCommand) -> Result<(), CliError> {
                 return output::json(&hits);
             }
             if hits.is_empty() {
-                println!("{}", t!(l, "source-search-none"));
+                outln!("{}", t!(l, "source-search-none"));
             }
             for h in &hits {
-                println!("{}  ({}, #{})", h.source_title, h.source_id, h.chunk + 1);
-                println!(
+                outln!("{}  ({}, #{})", h.source_title, h.source_id, h.chunk + 1);
+                outln!(
                     "  {}",
                     h.snippet.split_whitespace().collect::<Vec<_>>().join(" ")
                 );
-                println!();
+                outln!();
             }
             Ok(())
         }
