@@ -2,6 +2,7 @@
 //! private Unix socket. Also a library, so tests can drive its parts directly.
 
 pub mod logging;
+pub mod queue;
 pub mod rpc;
 pub mod server;
 pub mod socket;
@@ -34,6 +35,8 @@ pub struct Options {
     pub config: Config,
     /// Protocol version to speak (tests use another to check the mismatch message).
     pub protocol: u32,
+    /// Register the scripted `test` job handler (tests and benchmarks only).
+    pub test_handlers: bool,
 }
 
 /// Runs the daemon until SIGTERM, SIGINT or a `shutdown` request, then stops gracefully.
@@ -45,6 +48,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         dirs,
         config,
         protocol,
+        test_handlers,
     } = opts;
     // Everything the daemon creates (database, logs, socket, artifacts) is owner-only.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
@@ -78,7 +82,21 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
             path: dirs.socket(),
             source: std::io::Error::other(e.to_string()),
         })?;
+    let mut handlers: Vec<Arc<dyn queue::JobHandler>> = Vec::new();
+    if test_handlers {
+        tracing::warn!("scripted test job handler enabled");
+        handlers.push(Arc::new(queue::test_handler::TestHandler::new(Some(
+            dirs.data.join("test-steps.log"),
+        ))));
+    }
+    let queue = Arc::new(queue::Queue::new(
+        store.clone(),
+        Arc::new(queue::bus::EventBus::new()),
+        config.jobs.clone(),
+        handlers,
+    ));
     let daemon = Arc::new(Daemon {
+        queue: queue.clone(),
         limits: (&config.sources).into(),
         config,
         dirs: dirs.clone(),
@@ -92,6 +110,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         http,
     });
     spawn_signal_handler(daemon.shutdown.clone());
+    queue::pool::start(queue, &daemon.tasks, daemon.shutdown.clone()).await;
     tracing::info!(socket = %dirs.socket().display(), "listening");
 
     server::accept_loop(daemon.clone(), listener).await;

@@ -64,12 +64,18 @@ fn main() -> ExitCode {
         dirs,
         config,
         protocol,
+        test_handlers: std::env::var_os("MENTORD_TEST_HANDLERS").is_some_and(|v| v == "1"),
     }));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mentord: {}", describe(&e, l));
-            ExitCode::FAILURE
+            if matches!(e, StartError::AlreadyRunning { .. }) {
+                // Clients starting a daemon recognise this code (see `EXIT_ALREADY_RUNNING`).
+                ExitCode::from(mentor_shared::paths::EXIT_ALREADY_RUNNING as u8)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mentor_shared::ids::UserId;
+use mentor_shared::jobs::*;
 use mentor_shared::protocol::*;
 use mentor_shared::service::Mentor;
 use mentor_shared::ApiError;
 use tarpc::context::Context;
 
+use crate::queue::sql::NewJob;
 use crate::state::Daemon;
 use crate::store::{notebooks, objectives, sources};
 
@@ -195,12 +197,12 @@ impl Mentor for Peer {
     ) -> Result<NotebookDeleted, ApiError> {
         self.ready()?;
         let user = self.user;
+        // Its running jobs stop first (their rows go with the notebook).
+        let id = self.notebook(notebook.clone()).await?;
+        self.daemon.queue.stop_notebook(id).await?;
         self.daemon
             .store
-            .write(move |tx| {
-                let id = notebooks::resolve(tx, user, &notebook)?;
-                notebooks::delete(tx, user, id)
-            })
+            .write(move |tx| notebooks::delete(tx, user, id))
             .await
     }
 
@@ -376,5 +378,140 @@ impl Mentor for Peer {
                 sources::search(c, id, &query, limit)
             })
             .await
+    }
+
+    async fn job_submit(self, _: Context, request: JobRequest) -> Result<JobSubmitted, ApiError> {
+        self.ready()?;
+        let new = self.new_job(request).await?;
+        let job = self.daemon.queue.enqueue(new).await?;
+        Ok(JobSubmitted {
+            artifact_id: job.artifact_id,
+            job,
+        })
+    }
+
+    async fn job_list(self, _: Context, filter: JobFilter) -> Result<Vec<Job>, ApiError> {
+        self.ready()?;
+        let notebook = match &filter.notebook {
+            Some(n) => Some(self.notebook(n.clone()).await?),
+            None => None,
+        };
+        self.daemon.queue.list(self.user, filter, notebook).await
+    }
+
+    async fn job_show(self, _: Context, job: String) -> Result<Job, ApiError> {
+        self.ready()?;
+        self.daemon.queue.get(self.user, job).await
+    }
+
+    async fn job_cancel(self, _: Context, job: String) -> Result<Job, ApiError> {
+        self.ready()?;
+        self.daemon.queue.cancel(self.user, job).await
+    }
+
+    async fn job_retry(self, _: Context, job: String) -> Result<Job, ApiError> {
+        self.ready()?;
+        self.daemon.queue.retry(self.user, job).await
+    }
+
+    async fn artifact_show(self, _: Context, artifact: String) -> Result<Artifact, ApiError> {
+        self.ready()?;
+        let user = self.user;
+        self.daemon
+            .store
+            .read(move |c| crate::queue::sql::artifact(c, user, &artifact))
+            .await
+    }
+
+    async fn artifact_list(self, _: Context, notebook: String) -> Result<Vec<Artifact>, ApiError> {
+        self.ready()?;
+        let id = self.notebook(notebook).await?;
+        self.daemon
+            .store
+            .read(move |c| crate::queue::sql::artifacts(c, id))
+            .await
+    }
+
+    async fn events_next(self, _: Context, request: EventsRequest) -> Result<EventBatch, ApiError> {
+        self.ready()?;
+        let bus = self.daemon.queue.bus().clone();
+        Ok(bus
+            .next(
+                self.user,
+                request.after,
+                &request.filter,
+                request.max_events as usize,
+                std::time::Duration::from_millis(request.max_wait_ms),
+                &self.daemon.shutdown,
+            )
+            .await)
+    }
+}
+
+/// Longest topic accepted.
+const MAX_TOPIC_CHARS: usize = 2000;
+
+impl Peer {
+    /// Checks a job request and turns it into a row to insert.
+    async fn new_job(&self, request: JobRequest) -> Result<NewJob, ApiError> {
+        let JobRequest {
+            notebook,
+            topic,
+            language,
+            spec,
+        } = request;
+        let topic = topic.split_whitespace().collect::<Vec<_>>().join(" ");
+        if topic.chars().count() > MAX_TOPIC_CHARS {
+            return Err(ApiError::FieldTooLong {
+                field: "topic".into(),
+                max: MAX_TOPIC_CHARS as u64,
+            });
+        }
+        if let JobSpec::Quiz { questions, .. } = &spec {
+            if !(1..=50).contains(questions) {
+                return Err(ApiError::InvalidOption {
+                    field: "questions".into(),
+                    problem: format!("{questions} (1–50)"),
+                });
+            }
+        }
+        let language = match language {
+            Some(tag) => match mentor_shared::i18n::Lang::from_tag(&tag) {
+                Some(lang) => lang,
+                None => {
+                    return Err(ApiError::InvalidOption {
+                        field: "language".into(),
+                        problem: tag,
+                    })
+                }
+            },
+            None => mentor_shared::i18n::process_lang(),
+        };
+        let kind = spec.kind();
+        if self.daemon.queue.handler(kind).is_none() {
+            return Err(ApiError::NoHandler {
+                kind: kind.as_str().into(),
+            });
+        }
+        let id = self.notebook(notebook).await?;
+        let notebook = self.show(id).await?;
+        let wants_artifact =
+            kind.makes_artifact() || matches!(&spec, JobSpec::Test(script) if script.artifact);
+        let artifact_title = wants_artifact.then(|| {
+            if topic.is_empty() {
+                notebook.title.clone()
+            } else {
+                topic.clone()
+            }
+        });
+        Ok(NewJob {
+            user: self.user,
+            notebook: Some(id),
+            kind,
+            topic,
+            params: serde_json::json!({ "spec": spec, "language": language.tag() }),
+            max_attempts: self.daemon.config.jobs.max_attempts,
+            artifact_title,
+        })
     }
 }

@@ -10,6 +10,9 @@ use mentor_shared::time::Timestamp;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use std::sync::Arc;
+
+use crate::queue::Queue;
 use crate::sources::Limits;
 use crate::store::Store;
 
@@ -37,4 +40,6 @@ pub struct Daemon {
     pub http: reqwest::Client,
     /// Source ingestion limits.
     pub limits: Limits,
+    /// The job queue (and its event bus).
+    pub queue: Arc<Queue>,
 }

@@ -82,6 +82,12 @@ pub struct JobsConfig {
     pub max_attempts: u32,
     /// Seconds one attempt may run.
     pub timeout_secs: u64,
+    /// Seconds a worker's claim on a job lasts without a heartbeat.
+    pub lease_secs: u64,
+    /// Delay before the first retry, in milliseconds (doubled each time, with jitter).
+    pub retry_base_ms: u64,
+    /// Longest delay between retries, in milliseconds.
+    pub retry_max_ms: u64,
 }
 
 /// Adding sources.
@@ -138,6 +144,9 @@ impl Default for JobsConfig {
             concurrency: 2,
             max_attempts: 3,
             timeout_secs: 1800,
+            lease_secs: 30,
+            retry_base_ms: 2000,
+            retry_max_ms: 300_000,
         }
     }
 }
@@ -377,6 +386,14 @@ impl Config {
         range("jobs.concurrency", self.jobs.concurrency.into(), 1, 64)?;
         range("jobs.max_attempts", self.jobs.max_attempts.into(), 1, 100)?;
         range("jobs.timeout_secs", self.jobs.timeout_secs, 1, 7 * 86_400)?;
+        range("jobs.lease_secs", self.jobs.lease_secs, 1, 3600)?;
+        range("jobs.retry_base_ms", self.jobs.retry_base_ms, 10, 3_600_000)?;
+        range(
+            "jobs.retry_max_ms",
+            self.jobs.retry_max_ms,
+            self.jobs.retry_base_ms,
+            86_400_000,
+        )?;
         range("sources.max_bytes", self.sources.max_bytes, 1024, 1 << 32)?;
         range(
             "sources.chunk_chars",

@@ -173,6 +173,42 @@ pub enum ApiError {
     /// A search query with nothing to search for.
     #[error("empty search query")]
     EmptyQuery,
+    /// A job id that matches nothing.
+    #[error("job not found: {reference}")]
+    JobNotFound {
+        /// What the user typed.
+        reference: String,
+    },
+    /// An artifact id that matches nothing.
+    #[error("artifact not found: {reference}")]
+    ArtifactNotFound {
+        /// What the user typed.
+        reference: String,
+    },
+    /// No handler is installed for a job kind.
+    #[error("no handler for {kind} jobs")]
+    NoHandler {
+        /// The kind (`podcast`, …).
+        kind: String,
+    },
+    /// The job is in a state where that action means nothing.
+    #[error("job {job} is {status}: cannot {action}")]
+    JobState {
+        /// The job.
+        job: String,
+        /// Its status (`completed`, …).
+        status: String,
+        /// `cancel` or `retry`.
+        action: String,
+    },
+    /// A job option out of range.
+    #[error("invalid {field}: {problem}")]
+    InvalidOption {
+        /// Which option.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The database failed.
     #[error("storage error: {message}")]
     Storage {
@@ -288,9 +324,56 @@ impl ApiError {
                 t!(l, "err-url-status", url = url.as_str(), status = *status)
             }
             ApiError::EmptyQuery => t!(l, "err-empty-query"),
+            ApiError::JobNotFound { reference } => {
+                t!(l, "err-job-not-found", reference = reference.as_str())
+            }
+            ApiError::ArtifactNotFound { reference } => {
+                t!(l, "err-artifact-not-found", reference = reference.as_str())
+            }
+            ApiError::NoHandler { kind } => t!(l, "err-no-handler", kind = kind.as_str()),
+            ApiError::JobState {
+                job,
+                status,
+                action,
+            } => {
+                let status = job_status_name(l, status);
+                if action == "cancel" {
+                    t!(
+                        l,
+                        "err-job-not-cancellable",
+                        job = job.as_str(),
+                        status = status
+                    )
+                } else {
+                    t!(
+                        l,
+                        "err-job-not-retryable",
+                        job = job.as_str(),
+                        status = status
+                    )
+                }
+            }
+            ApiError::InvalidOption { field, problem } => t!(
+                l,
+                "err-invalid-option",
+                field = field.as_str(),
+                problem = problem.as_str()
+            ),
             ApiError::Storage { message } => t!(l, "err-storage", message = message.as_str()),
             ApiError::Internal { message } => t!(l, "err-internal", message = message.as_str()),
         }
+    }
+}
+
+/// A job status in the reader's language.
+pub fn job_status_name(l: &Localizer, status: &str) -> String {
+    match status {
+        "pending" => t!(l, "job-status-pending"),
+        "processing" => t!(l, "job-status-processing"),
+        "completed" => t!(l, "job-status-completed"),
+        "error" => t!(l, "job-status-error"),
+        "cancelled" => t!(l, "job-status-cancelled"),
+        other => other.to_string(),
     }
 }
 
@@ -301,6 +384,9 @@ fn field_name(l: &Localizer, field: &str) -> String {
         "module_prompt" => t!(l, "field-module-prompt"),
         "url" => t!(l, "field-url"),
         "paths" => t!(l, "field-paths"),
+        "questions" => t!(l, "field-questions"),
+        "topic" => t!(l, "field-topic"),
+        "language" => t!(l, "field-language"),
         other => other.to_string(),
     }
 }

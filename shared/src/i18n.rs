@@ -9,10 +9,25 @@ use fluent_bundle::{concurrent::FluentBundle, FluentResource};
 pub use fluent_bundle::{FluentArgs, FluentValue};
 use unic_langid::LanguageIdentifier;
 
-/// The Fluent source of each locale, embedded in the binaries.
+/// The Fluent source of each locale, embedded in the binaries: one file per area
+/// (`mentor.ftl` for the daemon and the common CLI, `jobs.ftl` for the jobs commands), joined.
 pub const SOURCES: [(Lang, &str); 2] = [
-    (Lang::EnUs, include_str!("../../i18n/en-US/mentor.ftl")),
-    (Lang::FrFr, include_str!("../../i18n/fr-FR/mentor.ftl")),
+    (
+        Lang::EnUs,
+        concat!(
+            include_str!("../../i18n/en-US/mentor.ftl"),
+            "\n",
+            include_str!("../../i18n/en-US/jobs.ftl")
+        ),
+    ),
+    (
+        Lang::FrFr,
+        concat!(
+            include_str!("../../i18n/fr-FR/mentor.ftl"),
+            "\n",
+            include_str!("../../i18n/fr-FR/jobs.ftl")
+        ),
+    ),
 ];
 
 /// A language Mentor speaks.
@@ -155,6 +170,11 @@ static PROCESS_LANG: OnceLock<Lang> = OnceLock::new();
 /// Sets this process's interface language (first call wins).
 pub fn set_process_lang(lang: Lang) {
     let _ = PROCESS_LANG.set(lang);
+}
+
+/// The language of this process (English until [`set_process_lang`] is called).
+pub fn process_lang() -> Lang {
+    PROCESS_LANG.get().copied().unwrap_or(Lang::EnUs)
 }
 
 /// The interface localizer of this process (English until [`set_process_lang`] is called).

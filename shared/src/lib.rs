@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod jobs;
 pub mod paths;
 pub mod protocol;
 pub mod service;

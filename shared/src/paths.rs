@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 /// Maximum length of a Unix socket path on Linux (`sun_path` minus the terminating NUL).
 pub const MAX_SOCKET_PATH: usize = 107;
 
+/// `mentord`'s exit code when another daemon already holds the lock (so a client that
+/// started it knows to connect to that one, or to try again once it has stopped).
+pub const EXIT_ALREADY_RUNNING: i32 = 3;
+
 /// Every directory and well-known file Mentor uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dirs {

@@ -3,6 +3,7 @@
 //! resolved by the daemon, so every client gets the same matching rules.
 
 use crate::error::ApiError;
+use crate::jobs::*;
 use crate::protocol::*;
 
 /// The Mentor daemon's service.
@@ -60,4 +61,22 @@ pub trait Mentor {
         query: String,
         limit: u32,
     ) -> Result<Vec<SearchHit>, ApiError>;
+
+    /// Submits a job; returns at once with the pending job (and its artifact placeholder).
+    async fn job_submit(request: JobRequest) -> Result<JobSubmitted, ApiError>;
+    /// Lists jobs, newest first.
+    async fn job_list(filter: JobFilter) -> Result<Vec<Job>, ApiError>;
+    /// One job (id with or without `job:`).
+    async fn job_show(job: String) -> Result<Job, ApiError>;
+    /// Cancels a pending or running job (a running one ends within a second).
+    async fn job_cancel(job: String) -> Result<Job, ApiError>;
+    /// Puts a failed or cancelled job back in the queue, keeping its finished steps.
+    async fn job_retry(job: String) -> Result<Job, ApiError>;
+    /// One artifact.
+    async fn artifact_show(artifact: String) -> Result<Artifact, ApiError>;
+    /// A notebook's artifacts, newest first.
+    async fn artifact_list(notebook: String) -> Result<Vec<Artifact>, ApiError>;
+    /// Long-poll: returns as soon as there are events after the cursor (woken by the event
+    /// bus, never by a timer) or when `max_wait_ms` has passed.
+    async fn events_next(request: EventsRequest) -> Result<EventBatch, ApiError>;
 }

@@ -2,6 +2,8 @@
 //! `mentord` binaries in a temporary `MENTOR_HOME`, so nothing touches the user's own data and
 //! tests can run in parallel.
 
+pub mod rpc;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -64,6 +66,7 @@ pub struct TestEnv {
     /// The temporary home.
     pub home: tempfile::TempDir,
     lang: String,
+    test_jobs: bool,
 }
 
 /// A finished command.
@@ -124,7 +127,15 @@ impl TestEnv {
         TestEnv {
             home,
             lang: "en-US".into(),
+            test_jobs: false,
         }
+    }
+
+    /// The same home, with daemons that run the scripted `test` job kind
+    /// (`MENTORD_TEST_HANDLERS=1`, passed on to the daemons `mentor` starts).
+    pub fn with_test_jobs(mut self) -> TestEnv {
+        self.test_jobs = true;
+        self
     }
 
     /// The same home, speaking French.
@@ -162,7 +173,48 @@ impl TestEnv {
             .env_remove("MENTOR_LOG")
             .env_remove("MENTORD_PROTOCOL_VERSION")
             .stdin(Stdio::null());
+        if self.test_jobs {
+            cmd.env("MENTORD_TEST_HANDLERS", "1");
+        } else {
+            cmd.env_remove("MENTORD_TEST_HANDLERS");
+        }
         cmd
+    }
+
+    /// Kills the daemon with SIGKILL (no chance to clean up) and waits until it is gone.
+    pub fn kill_daemon(&self) {
+        if let Some(pid) = self.daemon_pid() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            assert!(
+                self.wait_daemon_gone(Duration::from_secs(10)),
+                "daemon {pid} survived SIGKILL"
+            );
+        }
+    }
+
+    /// Submits a scripted test job to a notebook; returns its id.
+    #[track_caller]
+    pub fn submit_test_job(&self, notebook: &str, script: &str) -> String {
+        let run = self.mentor(&[
+            "generate",
+            "test",
+            "--notebook",
+            notebook,
+            "--script",
+            script,
+            "--json",
+        ]);
+        let v = run.json();
+        v["job"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no job id: {run:#?}"))
+            .to_string()
+    }
+
+    /// One job as `mentor jobs show --json` prints it.
+    #[track_caller]
+    pub fn job(&self, id: &str) -> serde_json::Value {
+        self.mentor(&["jobs", "show", id, "--json"]).json()
     }
 
     /// Runs `mentor ARGS…`.

@@ -73,7 +73,10 @@ fn a_second_daemon_is_refused() {
     env.mentor(&["daemon", "start"]).ok();
     let pid = env.daemon_pid().unwrap();
     let second = env.command("mentord").output().unwrap();
-    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(
+        second.status.code(),
+        Some(mentor_shared::paths::EXIT_ALREADY_RUNNING)
+    );
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
         stderr.contains("already running") && stderr.contains(&pid.to_string()),

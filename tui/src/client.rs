@@ -15,6 +15,9 @@ use tokio::net::UnixStream;
 
 use crate::error::CliError;
 
+/// `mentord`'s exit code when another daemon holds the lock.
+const LOCK_CONFLICT_EXIT: i32 = mentor_shared::paths::EXIT_ALREADY_RUNNING;
+
 /// How long a freshly started daemon may take to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -134,10 +137,11 @@ pub async fn start(dirs: &Dirs) -> Result<(Client, u32), CliError> {
             .open(&out_path)
             .map_err(io(&out_path))?
     };
-    let err = out.try_clone().map_err(io(&out_path))?;
     eprintln!("{}", t!(l, "daemon-starting"));
-    let mut child = {
+    let spawn = || -> Result<std::process::Child, CliError> {
         use std::os::unix::process::CommandExt;
+        let out = out.try_clone().map_err(io(&out_path))?;
+        let err = out.try_clone().map_err(io(&out_path))?;
         Command::new(&program)
             .stdin(Stdio::null())
             .stdout(out)
@@ -145,8 +149,9 @@ pub async fn start(dirs: &Dirs) -> Result<(Client, u32), CliError> {
             // Its own process group: Ctrl+C in this terminal must not stop the daemon.
             .process_group(0)
             .spawn()
-            .map_err(io(&program))?
+            .map_err(io(&program))
     };
+    let mut child = spawn()?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if let Attempt::Connected(stream) = try_connect(dirs).await? {
@@ -157,9 +162,15 @@ pub async fn start(dirs: &Dirs) -> Result<(Client, u32), CliError> {
         }
         if let Ok(Some(status)) = child.try_wait() {
             // Another client may have started a daemon at the same moment: ours then exits,
-            // and theirs will answer shortly.
+            // and theirs will answer shortly. Or a daemon that was stopping still held the
+            // lock when ours started: once it is gone, start ours again.
             if dirs.running_daemon_pid().is_none() {
                 let detail = std::fs::read_to_string(&out_path).unwrap_or_default();
+                if status.code() == Some(LOCK_CONFLICT_EXIT) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    child = spawn()?;
+                    continue;
+                }
                 let detail = detail.trim().trim_start_matches("mentord: ").to_string();
                 return Err(CliError::DaemonStartFailed {
                     detail: if detail.is_empty() {

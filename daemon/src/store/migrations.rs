@@ -68,6 +68,63 @@ pub const MIGRATIONS: &[&str] = &[
         VALUES ('delete', old.id, old.text);
     END;
     "#,
+    // 2: the job queue, its checkpoints, and the artifacts jobs fill.
+    r#"
+    CREATE TABLE jobs (
+        id               TEXT PRIMARY KEY,
+        user_id          INTEGER NOT NULL,
+        notebook_id      TEXT REFERENCES notebooks(id) ON DELETE CASCADE,
+        artifact_id      TEXT,
+        kind             TEXT NOT NULL,
+        topic            TEXT NOT NULL DEFAULT '',
+        params           TEXT NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN
+                             ('pending', 'processing', 'completed', 'error', 'cancelled')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL,
+        fence            INTEGER NOT NULL DEFAULT 0,
+        run_at_ms        INTEGER NOT NULL,
+        lease_until_ms   INTEGER,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        checkpointed     INTEGER NOT NULL DEFAULT 0,
+        progress_current INTEGER,
+        progress_total   INTEGER,
+        progress_stage   TEXT,
+        result           TEXT,
+        error_message    TEXT,
+        failure          TEXT,
+        created_ms       INTEGER NOT NULL,
+        updated_ms       INTEGER NOT NULL,
+        finished_ms      INTEGER
+    );
+    CREATE INDEX jobs_ready ON jobs(run_at_ms) WHERE status = 'pending';
+    CREATE INDEX jobs_leased ON jobs(lease_until_ms) WHERE status = 'processing';
+    CREATE INDEX jobs_by_user ON jobs(user_id, created_ms);
+    CREATE INDEX jobs_by_notebook ON jobs(notebook_id, created_ms);
+
+    CREATE TABLE job_checkpoints (
+        job_id     TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        attempt    INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (job_id, name)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE artifacts (
+        id          TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL,
+        notebook_id TEXT NOT NULL REFERENCES notebooks(id) ON DELETE CASCADE,
+        job_id      TEXT NOT NULL UNIQUE REFERENCES jobs(id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('generating', 'ready', 'failed', 'cancelled')),
+        data        TEXT,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX artifacts_by_notebook ON artifacts(notebook_id, created_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

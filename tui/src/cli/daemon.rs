@@ -79,9 +79,11 @@ pub async fn run(env: &Env, cmd: DaemonCommand) -> Result<(), CliError> {
                 }
                 Err(e) => return Err(e),
             };
-            // The daemon releases its lock only after the database is closed.
+            // The daemon releases its lock only after the database is closed. (Another daemon
+            // may take the lock right after, started by a client that was waiting: wait for
+            // this one only.)
             let deadline = Instant::now() + Duration::from_secs(20);
-            while env.dirs.running_daemon_pid().is_some() {
+            while env.dirs.running_daemon_pid() == Some(pid) {
                 if Instant::now() > deadline {
                     return Err(CliError::Connection(t!(
                         l,

@@ -3,7 +3,9 @@
 
 pub mod config;
 pub mod daemon;
+pub mod generate;
 pub mod help;
+pub mod jobs;
 pub mod notebook;
 pub mod output;
 pub mod source;
@@ -40,6 +42,12 @@ pub enum Command {
     /// Manage a notebook's sources.
     #[command(subcommand)]
     Source(source::SourceCommand),
+    /// List, follow, cancel and retry background jobs.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Generate a podcast, a quiz or a study guide in the background.
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
     /// Show the configuration.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -80,6 +88,8 @@ pub async fn run(env: &Env, command: Command) -> Result<(), CliError> {
         Command::Daemon(c) => daemon::run(env, c).await,
         Command::Notebook(c) => notebook::run(env, c).await,
         Command::Source(c) => source::run(env, c).await,
+        Command::Jobs(c) => jobs::run(env, c).await,
+        Command::Generate(c) => generate::run(env, c).await,
         Command::Config(c) => config::run(env, c),
         Command::Completions(a) => {
             let mut cmd = help::localized_command();

@@ -16,6 +16,25 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Prints one line of a JSON Lines stream: the record's fields with `"type": kind` first
+/// (`{"type":"job","id":"job:…",…}`), so a reader can switch on `type` and still parse the
+/// record itself from the same line.
+pub fn json_line<T: Serialize>(kind: &'static str, record: &T) -> Result<(), CliError> {
+    #[derive(Serialize)]
+    struct Tagged<'a, T: Serialize> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(flatten)]
+        record: &'a T,
+    }
+    let text = serde_json::to_string(&Tagged { kind, record }).map_err(|e| CliError::Io {
+        path: "stdout".into(),
+        reason: e.to_string(),
+    })?;
+    outln!("{text}");
+    Ok(())
+}
+
 /// Prints rows under headers, columns aligned by display width.
 pub fn table(headers: &[String], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();

@@ -28,9 +28,16 @@ use serde_json::{json, Value};
 /// One scenario: its name and the function that measures it.
 type ScenarioFn = fn(&Bench) -> Result<Report>;
 
-/// Every scenario, in the order `all` runs them. Later: queue, push, chat-overhead, relay,
-/// tool-ack, gate, podcast-tts, tui, local-llm, soak.
-const SCENARIOS: &[(&str, ScenarioFn)] = &[("cli", scenario_cli)];
+mod push;
+mod queue;
+
+/// Every scenario, in the order `all` runs them. Later: chat-overhead, relay, tool-ack, gate,
+/// podcast-tts, tui, local-llm, soak.
+const SCENARIOS: &[(&str, ScenarioFn)] = &[
+    ("cli", scenario_cli),
+    ("queue", queue::scenario_queue),
+    ("push", push::scenario_push),
+];
 
 /// Notebooks the `cli` scenario creates before timing `notebook list`.
 const CLI_NOTEBOOKS: usize = 20;

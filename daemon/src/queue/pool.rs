@@ -1,0 +1,392 @@
+//! The worker pool: `jobs.concurrency` tasks that claim jobs and run their handlers.
+//!
+//! A worker sleeps until it is woken by an enqueue (or a requeue), by the moment the earliest
+//! delayed retry becomes ready, or by shutdown: never on a fixed tick. While a handler runs,
+//! the worker renews the lease every third of `jobs.lease_secs`, enforces the timeout, and
+//! answers a cancel request: the handler's token fires at once, and a handler that has not
+//! returned 800 ms later is dropped (its child processes die with it: spawn them with
+//! `kill_on_drop`).
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use mentor_shared::ids::{NotebookId, UserId};
+use mentor_shared::jobs::{FailureKind, Job, JobKind, Progress};
+use mentor_shared::{i18n, t};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::sql::Finish;
+use super::{Claim, Lease, Queue, Running, StopReason};
+
+/// How long a handler has to stop after its token fired before it is dropped.
+pub const CANCEL_GRACE: Duration = Duration::from_millis(800);
+
+/// How a handler's run ended without a result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// Worth retrying later (connection refused, timeouts, HTTP 429/5xx).
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help (bad configuration, a missing program, invalid input).
+    #[error("{0}")]
+    Permanent(String),
+    /// The handler saw its token fire and stopped.
+    #[error("cancelled")]
+    Cancelled,
+    /// The worker no longer holds the job (its lease ran out and another took it).
+    #[error("lease lost")]
+    LeaseLost,
+}
+
+/// A kind of job the daemon can run.
+pub trait JobHandler: Send + Sync + 'static {
+    /// The kind it runs.
+    fn kind(&self) -> JobKind;
+    /// Runs one attempt. Check `ctx.cancelled()` between steps; record finished steps with
+    /// `ctx.checkpoint` and skip those `ctx.checkpoint_data` already has.
+    fn run<'a>(&'a self, ctx: &'a JobContext)
+        -> BoxFuture<'a, Result<serde_json::Value, JobError>>;
+}
+
+/// What a handler gets: its job, progress and checkpoints, and its cancellation token.
+pub struct JobContext {
+    queue: Arc<Queue>,
+    lease: Lease,
+    running: Arc<Running>,
+    checkpoints: Mutex<BTreeMap<String, serde_json::Value>>,
+}
+
+impl JobContext {
+    /// The job as claimed (attempts already counts this one).
+    pub fn job(&self) -> &Job {
+        self.lease.job()
+    }
+
+    /// The learner who asked for it.
+    pub fn user(&self) -> UserId {
+        self.lease.user()
+    }
+
+    /// The notebook it works on.
+    pub fn notebook(&self) -> Option<NotebookId> {
+        self.lease.job().notebook_id
+    }
+
+    /// The job's parameters, typed.
+    pub fn params<T: DeserializeOwned>(&self) -> Result<T, JobError> {
+        serde_json::from_value(self.lease.job().params.clone())
+            .map_err(|e| JobError::Permanent(format!("invalid job parameters: {e}")))
+    }
+
+    /// Fires when the job must stop (cancel, timeout, shutdown).
+    pub fn cancelled(&self) -> &CancellationToken {
+        self.running.token()
+    }
+
+    /// `Err(Cancelled)` once the token fired: call it between steps.
+    pub fn check(&self) -> Result<(), JobError> {
+        if self.running.token().is_cancelled() {
+            Err(JobError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reports progress (committed, then pushed to subscribers).
+    pub async fn progress(&self, current: u32, total: u32, stage: &str) -> Result<(), JobError> {
+        match self
+            .queue
+            .progress(&self.lease, Progress::new(current, total, stage))
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(JobError::LeaseLost),
+            Err(e) => Err(JobError::Transient(e.to_string())),
+        }
+    }
+
+    /// The data of a step finished by an earlier attempt (or this one).
+    pub fn checkpoint_data(&self, name: &str) -> Option<serde_json::Value> {
+        self.checkpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Records a finished step, so a resumed attempt skips it.
+    pub async fn checkpoint(&self, name: &str, data: &impl Serialize) -> Result<(), JobError> {
+        let value = serde_json::to_value(data)
+            .map_err(|e| JobError::Permanent(format!("checkpoint {name}: {e}")))?;
+        match self
+            .queue
+            .checkpoint(&self.lease, name.to_string(), value.clone())
+            .await
+        {
+            Ok(true) => {
+                self.checkpoints
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name.to_string(), value);
+                Ok(())
+            }
+            Ok(false) => Err(JobError::LeaseLost),
+            Err(e) => Err(JobError::Transient(e.to_string())),
+        }
+    }
+}
+
+/// Starts the pool: `jobs.concurrency` workers and the periodic recovery, all tracked by
+/// `tasks` and stopped by `shutdown`. Recovers jobs left by a previous run first.
+pub async fn start(queue: Arc<Queue>, tasks: &TaskTracker, shutdown: CancellationToken) {
+    if let Err(e) = queue.recover(true).await {
+        tracing::error!(error = %e, "start-up recovery failed");
+    }
+    for worker in 0..queue.config.concurrency {
+        tasks.spawn(worker_loop(queue.clone(), worker, shutdown.clone()));
+    }
+    tasks.spawn(recovery_loop(queue.clone(), shutdown.clone()));
+    // Stop running handlers as soon as shutdown begins; their jobs are released.
+    let q = queue.clone();
+    tasks.spawn(async move {
+        shutdown.cancelled().await;
+        q.stop_all(StopReason::Shutdown);
+        q.wake.notify_waiters();
+    });
+}
+
+async fn recovery_loop(queue: Arc<Queue>, shutdown: CancellationToken) {
+    let every = Duration::from_secs(queue.config.lease_secs.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        if let Err(e) = queue.recover(false).await {
+            tracing::warn!(error = %e, "recovery failed");
+        }
+    }
+}
+
+async fn worker_loop(queue: Arc<Queue>, worker: u32, shutdown: CancellationToken) {
+    // Whether the last claim said another job was ready: if not, wait to be woken instead of
+    // asking the database again.
+    let mut more = true;
+    let mut next_ready: Option<Instant> = None;
+    // A claim made together with the end of the previous job.
+    let mut chained: Option<Claim> = None;
+    loop {
+        if shutdown.is_cancelled() {
+            // A job claimed together with the last one goes back, its attempt not counted.
+            if let Some(Claim::Job { lease, .. }) = chained.take() {
+                if let Err(e) = queue.release(*lease).await {
+                    tracing::error!(error = %e, "cannot give a job back at shutdown");
+                }
+            }
+            return;
+        }
+        let claim = match chained.take() {
+            Some(claim) => Ok(claim),
+            None => {
+                if !more {
+                    let wait = async {
+                        match next_ready {
+                            Some(at) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        biased;
+                        _ = shutdown.cancelled() => return,
+                        _ = queue.wake.notified() => {}
+                        _ = wait => {}
+                    }
+                }
+                // A job given back at shutdown wakes the idle workers: they must not take it.
+                if shutdown.is_cancelled() {
+                    return;
+                }
+                queue.claim().await
+            }
+        };
+        match claim {
+            Ok(Claim::Job { lease, more: m }) => {
+                more = m;
+                next_ready = None;
+                if m {
+                    // Let an idle peer take the next one.
+                    queue.wake.notify_one();
+                }
+                let claim_next = !shutdown.is_cancelled();
+                chained = run_one(&queue, *lease, worker, claim_next).await;
+            }
+            Ok(Claim::Idle(next)) => {
+                more = false;
+                next_ready = next.map(|at| {
+                    let ms = (at.0 - mentor_shared::time::Timestamp::now().0).max(0) as u64;
+                    Instant::now() + Duration::from_millis(ms)
+                });
+            }
+            Err(e) => {
+                tracing::error!(error = %e, worker, "claim failed");
+                more = false;
+                next_ready = Some(Instant::now() + Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+enum Ended {
+    Done(Result<serde_json::Value, JobError>),
+    Stopped,
+    LeaseLost,
+}
+
+/// Runs one attempt and records how it ended; returns the next job when it claimed one in
+/// the same transaction.
+async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool) -> Option<Claim> {
+    let job = lease.job().clone();
+    let Some(handler) = queue.handler(job.kind) else {
+        let message = t!(i18n::ui(), "err-no-handler", kind = job.kind.as_str());
+        let finish = Finish::Fail {
+            message,
+            failure: FailureKind::Permanent,
+            partial: None,
+        };
+        return record(queue.finish_and_claim(lease, finish, claim_next).await);
+    };
+    tracing::debug!(job = %job.id, kind = job.kind.as_str(), attempt = job.attempts, worker, "job started");
+    let running = queue.register(job.id);
+    // A cancel asked before this attempt (by a client of an earlier run) takes effect now.
+    if job.cancel_requested {
+        running.stop(StopReason::Cancelled);
+    }
+    let checkpoints = Mutex::new(lease.checkpoints.clone());
+    let ctx = JobContext {
+        queue: queue.clone(),
+        lease,
+        running: running.clone(),
+        checkpoints,
+    };
+    let ended = supervise(queue, &ctx, handler.as_ref()).await;
+    queue.unregister(job.id);
+    let JobContext { lease, .. } = ctx;
+    let l = i18n::ui();
+    let finish = match ended {
+        Ended::Done(Ok(result)) => Finish::Complete(result),
+        Ended::Done(Err(JobError::Permanent(message))) => Finish::Fail {
+            message,
+            failure: FailureKind::Permanent,
+            partial: None,
+        },
+        Ended::Done(Err(JobError::Transient(message))) => {
+            queue.transient_finish(&lease, message, FailureKind::Exhausted)
+        }
+        Ended::Done(Err(JobError::LeaseLost)) | Ended::LeaseLost => {
+            tracing::warn!(job = %job.id, "lease lost; another worker owns the job now");
+            return None;
+        }
+        Ended::Done(Err(JobError::Cancelled)) | Ended::Stopped => {
+            match running.reason().unwrap_or(StopReason::Cancelled) {
+                StopReason::Cancelled => Finish::Cancel,
+                StopReason::Shutdown => Finish::Requeue {
+                    run_at: mentor_shared::time::Timestamp::now(),
+                    message: None,
+                    refund: true,
+                },
+                StopReason::TimedOut => {
+                    let message = t!(l, "job-failure-timeout", secs = queue.config.timeout_secs);
+                    queue.transient_finish(&lease, message, FailureKind::TimedOut)
+                }
+            }
+        }
+    };
+    let claim_next = claim_next && running.reason() != Some(StopReason::Shutdown);
+    record(queue.finish_and_claim(lease, finish, claim_next).await)
+}
+
+fn record(outcome: Result<(Option<Job>, Option<Claim>), mentor_shared::ApiError>) -> Option<Claim> {
+    match outcome {
+        Ok((Some(job), next)) => {
+            tracing::debug!(
+                job = %job.id,
+                status = job.status.as_str(),
+                attempts = job.attempts,
+                "job attempt ended"
+            );
+            if job.status.is_terminal() {
+                tracing::info!(job = %job.id, kind = job.kind.as_str(), status = job.status.as_str(), attempts = job.attempts, "job finished");
+            }
+            next
+        }
+        Ok((None, next)) => {
+            tracing::warn!("job changed hands before its attempt could be recorded");
+            next
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record the end of a job attempt");
+            None
+        }
+    }
+}
+
+/// Runs the handler under the lease's heartbeat, the timeout and the stop switch.
+async fn supervise(queue: &Arc<Queue>, ctx: &JobContext, handler: &dyn JobHandler) -> Ended {
+    let lease_ms = queue.config.lease_secs.max(1) * 1000;
+    // (Not `interval`: its immediate first tick still waits for the timer wheel's next
+    // millisecond, which would cap a worker at about a thousand jobs a second.)
+    let period = Duration::from_millis(lease_ms / 3);
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
+    let deadline = Instant::now() + Duration::from_secs(queue.config.timeout_secs);
+    let mut run = AssertUnwindSafe(handler.run(ctx)).catch_unwind();
+    let mut grace: Option<Instant> = None;
+    loop {
+        let stopping = async {
+            match grace {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = &mut run => {
+                return match result {
+                    Ok(r) => Ended::Done(r),
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        tracing::error!(job = %ctx.job().id, panic = %what, "job handler panicked");
+                        Ended::Done(Err(JobError::Permanent(format!("internal error: {what}"))))
+                    }
+                };
+            }
+            _ = heartbeat.tick() => {
+                match queue.heartbeat(&ctx.lease).await {
+                    Ok(Some(cancel)) => if cancel { ctx.running.stop(StopReason::Cancelled) },
+                    Ok(None) => return Ended::LeaseLost,
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                }
+            }
+            _ = tokio::time::sleep_until(deadline), if grace.is_none() => {
+                ctx.running.stop(StopReason::TimedOut);
+            }
+            _ = ctx.running.token().cancelled(), if grace.is_none() => {
+                grace = Some(Instant::now() + CANCEL_GRACE);
+            }
+            _ = stopping => {
+                tracing::warn!(job = %ctx.job().id, "handler ignored cancellation; dropped");
+                return Ended::Stopped;
+            }
+        }
+    }
+}

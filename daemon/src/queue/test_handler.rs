@@ -1,0 +1,117 @@
+//! The scripted job the test suite and the benchmarks run (kind `test`): it does what its
+//! [`TestScript`] says — steps with checkpoints and progress, failures, a handler that ignores
+//! cancellation — so the queue can be proven against the real daemon. A daemon registers it
+//! only when started with `MENTORD_TEST_HANDLERS=1`.
+//!
+//! Every step it actually runs is appended to `test-steps.log` in the data directory
+//! (`<job> <step> <attempt>`), so a test can show that a resumed job did not redo the steps
+//! its checkpoints record.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use mentor_shared::jobs::{JobKind, TestFailure, TestScript};
+use serde::Deserialize;
+
+use super::pool::{JobContext, JobError, JobHandler};
+
+/// The scripted handler.
+pub struct TestHandler {
+    log: Option<PathBuf>,
+}
+
+impl TestHandler {
+    /// A handler logging the steps it runs to `log` (if given).
+    pub fn new(log: Option<PathBuf>) -> TestHandler {
+        TestHandler { log }
+    }
+
+    fn record(&self, ctx: &JobContext, step: u32) {
+        let Some(path) = &self.log else { return };
+        let line = format!("{} {} {}\n", ctx.job().id, step, ctx.job().attempts);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "test handler cannot write its step log");
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Params {
+    spec: serde_json::Value,
+}
+
+impl JobHandler for TestHandler {
+    fn kind(&self) -> JobKind {
+        JobKind::Test
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<serde_json::Value, JobError>> {
+        Box::pin(async move {
+            let params: Params = ctx.params()?;
+            let mut spec = params.spec;
+            if let Some(obj) = spec.as_object_mut() {
+                obj.remove("kind");
+            }
+            let script: TestScript = serde_json::from_value(spec)
+                .map_err(|e| JobError::Permanent(format!("invalid test script: {e}")))?;
+            let mut ran = 0;
+            let mut skipped = 0;
+            for step in 0..script.steps {
+                let name = format!("step-{step}");
+                if ctx.checkpoint_data(&name).is_some() {
+                    skipped += 1;
+                    continue;
+                }
+                if !script.ignore_cancel {
+                    ctx.check()?;
+                }
+                let pause = tokio::time::sleep(Duration::from_millis(script.step_ms));
+                if script.ignore_cancel {
+                    pause.await;
+                } else {
+                    tokio::select! {
+                        _ = pause => {}
+                        _ = ctx.cancelled().cancelled() => return Err(JobError::Cancelled),
+                    }
+                }
+                self.record(ctx, step);
+                ran += 1;
+                ctx.checkpoint(&name, &serde_json::json!({ "attempt": ctx.job().attempts }))
+                    .await?;
+                ctx.progress(step + 1, script.steps, "stage-test-step")
+                    .await?;
+            }
+            if let Some(fail) = script.fail {
+                // Failures are counted in checkpoints, so the count survives retries and
+                // restarts alike.
+                let failures = (0..)
+                    .take_while(|n| ctx.checkpoint_data(&format!("failure-{n}")).is_some())
+                    .count() as u32;
+                if script.fail_times == 0 || failures < script.fail_times {
+                    ctx.checkpoint(&format!("failure-{failures}"), &ctx.job().attempts)
+                        .await?;
+                    let message = format!("scripted failure {}", failures + 1);
+                    return Err(match fail {
+                        TestFailure::Transient => JobError::Transient(message),
+                        TestFailure::Permanent => JobError::Permanent(message),
+                    });
+                }
+            }
+            Ok(serde_json::json!({
+                "ran": ran,
+                "skipped": skipped,
+                "attempt": ctx.job().attempts,
+            }))
+        })
+    }
+}

@@ -1,0 +1,116 @@
+# Mentor — the `mentor jobs` and `mentor generate` commands (English).
+
+## Command-line help
+
+cli-jobs-about = List, follow, cancel and retry background jobs
+cli-jobs-list-about = List jobs, newest first
+cli-jobs-list-arg-status = Only jobs with this status: pending, processing, completed, error or cancelled
+cli-jobs-list-arg-kind = Only jobs of this kind: podcast, quiz or study_guide
+cli-jobs-list-arg-notebook = Only jobs of this notebook (id or title)
+cli-jobs-list-arg-limit = Most jobs to show (default 100)
+cli-jobs-show-about = Show everything about one job
+cli-jobs-watch-about = Follow a job live until it ends (with no id: every job, until Ctrl+C)
+cli-jobs-watch-arg-job = Job id (with none: every job of every notebook)
+cli-jobs-cancel-about = Cancel a pending or running job
+cli-jobs-retry-about = Queue a failed or cancelled job again, keeping the steps it already finished
+cli-arg-job = Job id (as `mentor jobs list` shows it, with or without `job:`)
+cli-generate-about = Generate a podcast, a quiz or a study guide in the background
+cli-generate-podcast-about = Generate a podcast from a notebook's sources
+cli-generate-podcast-arg-format = deep-dive (two hosts in conversation, the default) or brief (one speaker)
+cli-generate-podcast-arg-length = Length: short, default or long
+cli-generate-quiz-about = Generate a multiple-choice quiz
+cli-generate-quiz-arg-questions = Number of questions, from 1 to 50 (default 5)
+cli-generate-quiz-arg-difficulty = Difficulty: easy, medium (the default) or hard
+cli-generate-study-guide-about = Generate a study guide
+cli-generate-test-about = Submit a scripted test job (for the test suite)
+cli-generate-test-arg-script = The test script, as JSON
+cli-arg-topic = Topic or focus (default: the whole notebook)
+cli-arg-wait = Follow the job to its end with a progress bar; the exit code tells how it ended
+
+## Usage errors
+
+jobs-usage-one-of = expected one of: { $values }
+generate-test-bad-script = not a valid test script: { $reason }
+
+## Status lines
+
+job-line-running = { $kind ->
+    [podcast] Generating podcast…
+    [quiz] Generating quiz…
+    [study_guide] Generating study guide…
+   *[other] Running test job…
+}
+job-line-ready = { $kind ->
+    [podcast] Podcast ready
+    [quiz] Quiz ready
+    [study_guide] Study guide ready
+   *[other] Test job done
+}
+job-line-failed = { $kind ->
+    [podcast] Podcast failed: { $reason }
+    [quiz] Quiz failed: { $reason }
+    [study_guide] Study guide failed: { $reason }
+   *[other] Test job failed: { $reason }
+}
+job-line-cancelled = { $kind ->
+    [podcast] Podcast cancelled
+    [quiz] Quiz cancelled
+    [study_guide] Study guide cancelled
+   *[other] Test job cancelled
+}
+job-line-no-reason = no reason given
+job-line-retry-in = retrying in { $delay }
+job-line-retry-after-error = { $reason } — retrying in { $delay }
+job-line-attempt = attempt { $attempt }/{ $max }
+job-line-cancelling = cancelling…
+job-failure-kind-permanent = permanent (retrying would not help)
+job-failure-kind-exhausted = every attempt failed
+job-failure-kind-interrupted = interrupted (the daemon stopped)
+job-failure-kind-timed-out = timed out
+
+## mentor jobs
+
+jobs-list-empty = No jobs yet. Start one with `mentor generate quiz --notebook NOTEBOOK`.
+jobs-list-none-match = No job matches these filters.
+jobs-col-kind = KIND
+jobs-col-status = STATUS
+jobs-col-progress = PROGRESS
+jobs-col-attempts = ATTEMPTS
+jobs-col-age = AGE
+jobs-col-topic = TOPIC
+jobs-show-id = ID
+jobs-show-kind = Kind
+jobs-show-status = Status
+jobs-show-notebook = Notebook
+jobs-show-artifact = Artifact
+jobs-show-topic = Topic
+jobs-show-progress = Progress
+jobs-show-attempts = Attempts
+jobs-show-next-attempt = Next attempt
+jobs-show-retry-in = in { $delay }
+jobs-show-cancel = Cancellation
+jobs-show-cancel-requested = requested (the job stops within a second)
+jobs-show-created = Created
+jobs-show-updated = Updated
+jobs-show-finished = Finished
+jobs-show-failure = Failure
+jobs-show-error = Error
+jobs-show-params = Parameters
+jobs-show-result = Result:
+jobs-topic-whole-notebook = (the whole notebook)
+jobs-cancelled = Cancelled job { $job }.
+jobs-cancelling = Cancelling job { $job } (it stops within a second).
+jobs-retried = Job { $job } is queued again; the steps it already finished are kept.
+jobs-watch-hint = Follow it with: mentor jobs watch { $job }
+jobs-watch-connection-lost = Lost the connection to the daemon; reconnecting…
+jobs-watch-reconnected = Reconnected to the daemon (pid { $pid }).
+
+## mentor generate
+
+generate-submitted = { $kind ->
+    [podcast] Podcast queued as { $job }.
+    [quiz] Quiz queued as { $job }.
+    [study_guide] Study guide queued as { $job }.
+   *[other] Test job queued as { $job }.
+}
+generate-submitted-artifact = The result will be saved as { $artifact }.

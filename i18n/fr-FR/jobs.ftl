@@ -1,0 +1,116 @@
+# Mentor — les commandes `mentor jobs` et `mentor generate` (français).
+
+## Aide de la ligne de commande
+
+cli-jobs-about = Lister, suivre, annuler et relancer les tâches d’arrière-plan
+cli-jobs-list-about = Lister les tâches, les plus récentes d’abord
+cli-jobs-list-arg-status = Seulement les tâches dans cet état : pending, processing, completed, error ou cancelled
+cli-jobs-list-arg-kind = Seulement les tâches de ce type : podcast, quiz ou study_guide
+cli-jobs-list-arg-notebook = Seulement les tâches de ce carnet (identifiant ou titre)
+cli-jobs-list-arg-limit = Nombre maximal de tâches affichées (100 par défaut)
+cli-jobs-show-about = Afficher le détail d’une tâche
+cli-jobs-watch-about = Suivre une tâche en direct jusqu’à sa fin (sans identifiant : toutes les tâches, jusqu’à Ctrl+C)
+cli-jobs-watch-arg-job = Identifiant de la tâche (sans lui : toutes les tâches de tous les carnets)
+cli-jobs-cancel-about = Annuler une tâche en attente ou en cours
+cli-jobs-retry-about = Remettre en file d’attente une tâche échouée ou annulée, en gardant les étapes déjà terminées
+cli-arg-job = Identifiant de la tâche (tel que `mentor jobs list` l’affiche, avec ou sans `job:`)
+cli-generate-about = Générer un podcast, un quiz ou une fiche de révision en arrière-plan
+cli-generate-podcast-about = Générer un podcast à partir des sources d’un carnet
+cli-generate-podcast-arg-format = deep-dive (deux animateurs qui dialoguent, par défaut) ou brief (une seule voix)
+cli-generate-podcast-arg-length = Durée : short, default (par défaut) ou long
+cli-generate-quiz-about = Générer un quiz à choix multiples
+cli-generate-quiz-arg-questions = Nombre de questions, de 1 à 50 (5 par défaut)
+cli-generate-quiz-arg-difficulty = Difficulté : easy, medium (par défaut) ou hard
+cli-generate-study-guide-about = Générer une fiche de révision
+cli-generate-test-about = Soumettre une tâche de test scriptée (pour la suite de tests)
+cli-generate-test-arg-script = Le script de test, en JSON
+cli-arg-topic = Sujet ou angle à traiter (par défaut : tout le carnet)
+cli-arg-wait = Suivre la tâche jusqu’à sa fin avec une barre de progression ; le code de sortie indique son issue
+
+## Erreurs d’utilisation
+
+jobs-usage-one-of = valeurs possibles : { $values }
+generate-test-bad-script = script de test invalide : { $reason }
+
+## Lignes d’état
+
+job-line-running = { $kind ->
+    [podcast] Génération du podcast…
+    [quiz] Génération du quiz…
+    [study_guide] Génération de la fiche de révision…
+   *[other] Tâche de test en cours…
+}
+job-line-ready = { $kind ->
+    [podcast] Podcast prêt
+    [quiz] Quiz prêt
+    [study_guide] Fiche de révision prête
+   *[other] Tâche de test terminée
+}
+job-line-failed = { $kind ->
+    [podcast] Échec du podcast : { $reason }
+    [quiz] Échec du quiz : { $reason }
+    [study_guide] Échec de la fiche de révision : { $reason }
+   *[other] Échec de la tâche de test : { $reason }
+}
+job-line-cancelled = { $kind ->
+    [podcast] Podcast annulé
+    [quiz] Quiz annulé
+    [study_guide] Fiche de révision annulée
+   *[other] Tâche de test annulée
+}
+job-line-no-reason = raison inconnue
+job-line-retry-in = nouvel essai dans { $delay }
+job-line-retry-after-error = { $reason } — nouvel essai dans { $delay }
+job-line-attempt = tentative { $attempt }/{ $max }
+job-line-cancelling = annulation en cours…
+job-failure-kind-permanent = définitif (réessayer n’y changerait rien)
+job-failure-kind-exhausted = toutes les tentatives ont échoué
+job-failure-kind-interrupted = interrompu (le démon s’est arrêté)
+job-failure-kind-timed-out = délai dépassé
+
+## mentor jobs
+
+jobs-list-empty = Aucune tâche pour l’instant. Lancez-en une avec `mentor generate quiz --notebook CARNET`.
+jobs-list-none-match = Aucune tâche ne correspond à ces filtres.
+jobs-col-kind = TYPE
+jobs-col-status = ÉTAT
+jobs-col-progress = PROGRESSION
+jobs-col-attempts = ESSAIS
+jobs-col-age = ÂGE
+jobs-col-topic = SUJET
+jobs-show-id = Identifiant
+jobs-show-kind = Type
+jobs-show-status = État
+jobs-show-notebook = Carnet
+jobs-show-artifact = Contenu généré
+jobs-show-topic = Sujet
+jobs-show-progress = Progression
+jobs-show-attempts = Tentatives
+jobs-show-next-attempt = Prochain essai
+jobs-show-retry-in = dans { $delay }
+jobs-show-cancel = Annulation
+jobs-show-cancel-requested = demandée (la tâche s’arrête dans la seconde)
+jobs-show-created = Création
+jobs-show-updated = Mise à jour
+jobs-show-finished = Fin
+jobs-show-failure = Type d’échec
+jobs-show-error = Erreur
+jobs-show-params = Paramètres
+jobs-show-result = Résultat :
+jobs-topic-whole-notebook = (tout le carnet)
+jobs-cancelled = Tâche { $job } annulée.
+jobs-cancelling = Annulation de la tâche { $job } en cours (elle s’arrête dans la seconde).
+jobs-retried = La tâche { $job } est remise en file d’attente ; les étapes déjà terminées sont conservées.
+jobs-watch-hint = Pour la suivre : mentor jobs watch { $job }
+jobs-watch-connection-lost = Connexion au démon perdue ; reconnexion…
+jobs-watch-reconnected = Reconnecté au démon (pid { $pid }).
+
+## mentor generate
+
+generate-submitted = { $kind ->
+    [podcast] Podcast mis en file d’attente : { $job }.
+    [quiz] Quiz mis en file d’attente : { $job }.
+    [study_guide] Fiche de révision mise en file d’attente : { $job }.
+   *[other] Tâche de test mise en file d’attente : { $job }.
+}
+generate-submitted-artifact = Le résultat sera enregistré sous { $artifact }.
