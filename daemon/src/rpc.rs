@@ -8,6 +8,7 @@ use mentor_shared::ids::UserId;
 use mentor_shared::jobs::*;
 use mentor_shared::protocol::*;
 use mentor_shared::service::Mentor;
+use mentor_shared::time::Timestamp;
 use mentor_shared::ApiError;
 use tarpc::context::Context;
 
@@ -197,13 +198,25 @@ impl Mentor for Peer {
     ) -> Result<NotebookDeleted, ApiError> {
         self.ready()?;
         let user = self.user;
-        // Its running jobs stop first (their rows go with the notebook).
-        let id = self.notebook(notebook.clone()).await?;
-        self.daemon.queue.stop_notebook(id).await?;
-        self.daemon
-            .store
-            .write(move |tx| notebooks::delete(tx, user, id))
-            .await
+        // Its unfinished jobs end as cancelled in the same transaction (their watchers hear
+        // it), their handlers are stopped, and everything goes with the notebook.
+        let (deleted, cancelled) = self
+            .daemon
+            .queue
+            .write_publish(move |tx| {
+                let id = notebooks::resolve(tx, user, &notebook)?;
+                let running = crate::queue::sql::running_in_notebook(tx, id)?;
+                let cancelled = crate::queue::sql::cancel_notebook(tx, id, Timestamp::now())?;
+                let deleted = notebooks::delete(tx, user, id)?;
+                Ok(((deleted, running), cancelled))
+            })
+            .await?;
+        for id in cancelled {
+            self.daemon
+                .queue
+                .stop(id, crate::queue::StopReason::Cancelled);
+        }
+        Ok(deleted)
     }
 
     async fn objective_add(

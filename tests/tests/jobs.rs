@@ -463,3 +463,32 @@ fn sigkill_while_jobs_run_loses_nothing() {
         .count();
     assert!(resumed >= 1, "no job resumed from a checkpoint");
 }
+
+#[test]
+fn deleting_a_notebook_ends_its_jobs_for_their_watchers() {
+    let env = env_with("[jobs]\nconcurrency = 1\n");
+    let running = env.submit_test_job("Biology", r#"{"steps":500,"step_ms":20,"artifact":true}"#);
+    let pending = env.submit_test_job("Biology", r#"{"steps":1}"#);
+    wait_until("the job to run", Duration::from_secs(10), || {
+        progress(&env.job(&running)) >= 1
+    });
+    let watch_running = Watcher::start(&env, &["jobs", "watch", &running, "--json"]);
+    let watch_pending = Watcher::start(&env, &["jobs", "watch", &pending, "--json"]);
+    watch_running.next_line(Duration::from_secs(10));
+    watch_pending.next_line(Duration::from_secs(10));
+    env.mentor(&["notebook", "delete", "Biology", "--yes"]).ok();
+    for watcher in [watch_running, watch_pending] {
+        let (code, lines, stderr) = watcher.finish(Duration::from_secs(5));
+        assert_eq!(code, 1, "{stderr}");
+        let last: Value = serde_json::from_str(lines.last().expect("a final line")).expect("JSON");
+        assert_eq!(last["status"], "cancelled");
+    }
+    assert_eq!(
+        env.mentor(&["jobs", "list", "--json"]).json(),
+        serde_json::json!([])
+    );
+    // The daemon goes on serving.
+    env.mentor(&["notebook", "create", "Chemistry"]).ok();
+    let id = env.submit_test_job("Chemistry", r#"{"steps":1}"#);
+    assert_eq!(env.mentor(&["jobs", "watch", &id]).code, 0);
+}

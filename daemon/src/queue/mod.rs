@@ -87,8 +87,20 @@ pub struct Queue {
     config: JobsConfig,
     handlers: HashMap<JobKind, Arc<dyn JobHandler>>,
     wake: Notify,
-    running: Mutex<HashMap<JobId, Arc<Running>>>,
+    running: Mutex<RunningJobs>,
+    stopping: std::sync::atomic::AtomicBool,
 }
+
+/// The stop switches of the jobs running in this daemon, and stops asked for a job whose
+/// worker has claimed it but not yet registered its switch.
+#[derive(Default)]
+struct RunningJobs {
+    jobs: HashMap<JobId, Arc<Running>>,
+    early: HashMap<JobId, StopReason>,
+}
+
+/// Early stops remembered at most (a stop for a job that never registers is dropped then).
+const MAX_EARLY_STOPS: usize = 1024;
 
 /// A worker's hold on a claimed job. Finishing consumes it.
 pub struct Lease {
@@ -149,7 +161,8 @@ impl Queue {
             config,
             handlers: handlers.into_iter().map(|h| (h.kind(), h)).collect(),
             wake: Notify::new(),
-            running: Mutex::new(HashMap::new()),
+            running: Mutex::new(RunningJobs::default()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -173,12 +186,12 @@ impl Queue {
         self.handlers.get(&kind).cloned()
     }
 
-    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Arc<Running>>> {
+    fn running(&self) -> std::sync::MutexGuard<'_, RunningJobs> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Commits `f`'s change and publishes the jobs it returns, in commit order.
-    async fn write_publish<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub(crate) async fn write_publish<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> crate::store::StoreResult<(T, Vec<JobRow>)>
@@ -265,21 +278,34 @@ impl Queue {
 
     /// Stops a running job of this daemon (no effect if none runs with that id).
     pub fn stop(&self, id: JobId, reason: StopReason) {
-        if let Some(r) = self.running().get(&id) {
-            r.stop(reason);
+        let mut running = self.running();
+        match running.jobs.get(&id) {
+            Some(r) => r.stop(reason),
+            // Claimed but not yet running: the switch is thrown as soon as it exists.
+            None => {
+                if running.early.len() >= MAX_EARLY_STOPS {
+                    running.early.clear();
+                }
+                running.early.insert(id, reason);
+            }
         }
     }
 
     /// Stops every running job (the daemon is stopping).
     pub fn stop_all(&self, reason: StopReason) {
-        for r in self.running().values() {
+        if reason == StopReason::Shutdown {
+            // Jobs claimed from now on stop as soon as they register.
+            self.stopping
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        for r in self.running().jobs.values() {
             r.stop(reason);
         }
     }
 
     /// Number of jobs running in this daemon.
     pub fn running_count(&self) -> usize {
-        self.running().len()
+        self.running().jobs.len()
     }
 
     /// Puts a failed or cancelled job back in the queue.
@@ -494,27 +520,30 @@ impl Queue {
         Ok(rows)
     }
 
-    /// Stops the running jobs of a notebook about to be deleted.
-    pub async fn stop_notebook(&self, notebook: NotebookId) -> Result<(), ApiError> {
-        let ids = self
-            .store
-            .read(move |c| sql::running_in_notebook(c, notebook))
-            .await?;
-        for id in ids {
-            self.stop(id, StopReason::Cancelled);
-        }
-        Ok(())
-    }
-
     /// Registers a running job's stop switch.
     fn register(&self, id: JobId) -> Arc<Running> {
         let running = Arc::new(Running::new());
-        self.running().insert(id, running.clone());
+        let early = {
+            let mut all = self.running();
+            all.jobs.insert(id, running.clone());
+            all.early.remove(&id)
+        };
+        if let Some(reason) = early {
+            running.stop(reason);
+        }
+        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            running.stop(StopReason::Shutdown);
+        }
         running
     }
 
-    fn unregister(&self, id: JobId) {
-        self.running().remove(&id);
+    /// Removes a job's switch, unless the job was claimed again since (a newer switch).
+    fn unregister(&self, id: JobId, switch: &Arc<Running>) {
+        let mut all = self.running();
+        if all.jobs.get(&id).is_some_and(|r| Arc::ptr_eq(r, switch)) {
+            all.jobs.remove(&id);
+        }
+        all.early.remove(&id);
     }
 }
 

@@ -277,7 +277,7 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
         checkpoints,
     };
     let ended = supervise(queue, &ctx, handler.as_ref()).await;
-    queue.unregister(job.id);
+    queue.unregister(job.id, &running);
     let JobContext { lease, .. } = ctx;
     let l = i18n::ui();
     let finish = match ended {

@@ -764,7 +764,26 @@ pub fn artifacts(conn: &Connection, notebook: NotebookId) -> StoreResult<Vec<Art
     Ok(out)
 }
 
-/// Ids of a notebook's running jobs (to stop them before the notebook is deleted).
+/// Cancels every pending or running job of a notebook (it is about to be deleted); returns
+/// them as they are now, for the events that tell their watchers.
+pub fn cancel_notebook(
+    conn: &Connection,
+    notebook: NotebookId,
+    now: Timestamp,
+) -> StoreResult<Vec<JobRow>> {
+    let sql = format!(
+        "UPDATE jobs SET status = 'cancelled', lease_until_ms = NULL, updated_ms = ?2,
+                         finished_ms = ?2
+         WHERE notebook_id = ?1 AND {}
+         RETURNING {JOB_COLUMNS}",
+        Transition::Cancel.guard()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![notebook.ulid(), now.0], job_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ids of a notebook's running jobs (their handlers must be stopped when it is deleted).
 pub fn running_in_notebook(conn: &Connection, notebook: NotebookId) -> StoreResult<Vec<JobId>> {
     let mut stmt = conn
         .prepare_cached("SELECT id FROM jobs WHERE notebook_id = ?1 AND status = 'processing'")?;
