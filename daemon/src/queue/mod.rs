@@ -118,11 +118,6 @@ impl Lease {
     pub fn user(&self) -> UserId {
         self.row.user
     }
-
-    /// The fence this worker holds.
-    pub fn fence(&self) -> i64 {
-        self.row.fence
-    }
 }
 
 /// The delay before retry number `attempt` (1 for the first retry): `base · 2^(attempt-1)`,
@@ -301,11 +296,6 @@ impl Queue {
         for r in self.running().jobs.values() {
             r.stop(reason);
         }
-    }
-
-    /// Number of jobs running in this daemon.
-    pub fn running_count(&self) -> usize {
-        self.running().jobs.len()
     }
 
     /// Puts a failed or cancelled job back in the queue.
