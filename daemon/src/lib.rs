@@ -1,6 +1,8 @@
 //! mentor-daemon: `mentord`, the daemon that owns Mentor's database and serves clients over a
 //! private Unix socket. Also a library, so tests can drive its parts directly.
 
+pub mod chat;
+pub mod llm;
 pub mod logging;
 pub mod queue;
 pub mod rpc;

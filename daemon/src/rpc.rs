@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use mentor_shared::chat::*;
 use mentor_shared::ids::UserId;
 use mentor_shared::jobs::*;
 use mentor_shared::protocol::*;
@@ -458,6 +459,46 @@ impl Mentor for Peer {
                 &self.daemon.shutdown,
             )
             .await)
+    }
+
+    async fn chat_send(
+        self,
+        _: Context,
+        _notebook: String,
+        _text: String,
+    ) -> Result<ChatSent, ApiError> {
+        Err(ApiError::Internal {
+            message: "chat is not ready yet".into(),
+        })
+    }
+
+    async fn chat_cancel(self, _: Context, _notebook: String) -> Result<bool, ApiError> {
+        Err(ApiError::Internal {
+            message: "chat is not ready yet".into(),
+        })
+    }
+
+    async fn chat_history(
+        self,
+        _: Context,
+        _notebook: String,
+        _limit: u32,
+    ) -> Result<ChatHistory, ApiError> {
+        Err(ApiError::Internal {
+            message: "chat is not ready yet".into(),
+        })
+    }
+
+    async fn profile_show(self, _: Context) -> Result<Profile, ApiError> {
+        Err(ApiError::Internal {
+            message: "chat is not ready yet".into(),
+        })
+    }
+
+    async fn profile_set(self, _: Context, _update: ProfileUpdate) -> Result<Profile, ApiError> {
+        Err(ApiError::Internal {
+            message: "chat is not ready yet".into(),
+        })
     }
 }
 

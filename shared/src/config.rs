@@ -45,6 +45,9 @@ pub struct LlmConfig {
     pub idle_timeout_secs: u64,
     /// Model requests in flight at once (local servers often serve one at a time).
     pub max_concurrent: u32,
+    /// How jobs ask for JSON: `auto` (a `json_schema` response format, falling back to plain
+    /// instructions when the server refuses it), `json_schema`, or `instructions`.
+    pub structured_output: String,
 }
 
 // The API key must never reach a log: Debug redacts it.
@@ -58,6 +61,7 @@ impl fmt::Debug for LlmConfig {
             .field("first_token_timeout_secs", &self.first_token_timeout_secs)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_concurrent", &self.max_concurrent)
+            .field("structured_output", &self.structured_output)
             .finish()
     }
 }
@@ -70,6 +74,8 @@ pub struct ChatConfig {
     pub max_tool_rounds: u32,
     /// Tokens of history sent to the model (the system prompt is never trimmed).
     pub history_budget_tokens: u32,
+    /// Tokens of source passages put in the system prompt.
+    pub passages_budget_tokens: u32,
 }
 
 /// The background job queue.
@@ -125,6 +131,7 @@ impl Default for LlmConfig {
             first_token_timeout_secs: 300,
             idle_timeout_secs: 60,
             max_concurrent: 2,
+            structured_output: "auto".to_string(),
         }
     }
 }
@@ -134,6 +141,7 @@ impl Default for ChatConfig {
         ChatConfig {
             max_tool_rounds: 6,
             history_budget_tokens: 6000,
+            passages_budget_tokens: 1500,
         }
     }
 }
@@ -190,6 +198,8 @@ pub enum ConfigProblem {
     BadUrl(String),
     /// A value that must not be empty.
     Empty,
+    /// A value that is not one of the accepted words.
+    OneOf(String, String),
     /// An environment variable with an invalid value.
     BadEnv {
         /// The variable.
@@ -383,6 +393,21 @@ impl Config {
             256,
             1_000_000,
         )?;
+        range(
+            "chat.passages_budget_tokens",
+            self.chat.passages_budget_tokens.into(),
+            0,
+            1_000_000,
+        )?;
+        if !["auto", "json_schema", "instructions"].contains(&self.llm.structured_output.as_str()) {
+            return Err((
+                "llm.structured_output".into(),
+                ConfigProblem::OneOf(
+                    self.llm.structured_output.clone(),
+                    "auto, json_schema, instructions".into(),
+                ),
+            ));
+        }
         range("jobs.concurrency", self.jobs.concurrency.into(), 1, 64)?;
         range("jobs.max_attempts", self.jobs.max_attempts.into(), 1, 100)?;
         range("jobs.timeout_secs", self.jobs.timeout_secs, 1, 7 * 86_400)?;
@@ -493,6 +518,12 @@ impl ConfigError {
             }
             ConfigProblem::BadUrl(url) => t!(l, "config-problem-url", value = url.as_str()),
             ConfigProblem::Empty => t!(l, "config-problem-empty"),
+            ConfigProblem::OneOf(value, allowed) => t!(
+                l,
+                "config-problem-one-of",
+                value = value.as_str(),
+                allowed = allowed.as_str()
+            ),
             ConfigProblem::BadEnv { var } => t!(l, "config-problem-env", var = var.as_str()),
         };
         let place = match (self.line, &self.key) {

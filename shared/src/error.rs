@@ -209,6 +209,56 @@ pub enum ApiError {
         /// What is wrong.
         problem: String,
     },
+    /// The model server could not be reached.
+    #[error("cannot reach the model server at {url}: {reason}")]
+    LlmUnreachable {
+        /// The URL tried.
+        url: String,
+        /// The system's reason.
+        reason: String,
+    },
+    /// The model server was too slow.
+    #[error("the model server at {url} timed out ({phase}, {secs} s)")]
+    LlmTimeout {
+        /// The URL tried.
+        url: String,
+        /// `connect`, `first_token` or `idle`.
+        phase: String,
+        /// The configured limit in seconds.
+        secs: u64,
+    },
+    /// The model server answered with an HTTP error.
+    #[error("the model server at {url} answered HTTP {status}: {message}")]
+    LlmStatus {
+        /// The URL tried.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's own error message.
+        message: String,
+    },
+    /// The model server sent something that is not an OpenAI-compatible stream.
+    #[error("the model server at {url} sent an invalid answer: {reason}")]
+    LlmProtocol {
+        /// The URL tried.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The model's structured answer stayed invalid after a repair attempt.
+    #[error("the model's answer is not valid: {reason}")]
+    LlmOutput {
+        /// The validation error.
+        reason: String,
+    },
+    /// A prompt template (an override in the config directory) is broken.
+    #[error("prompt template {file}: {reason}")]
+    PromptTemplate {
+        /// The template file.
+        file: String,
+        /// The template engine's message.
+        reason: String,
+    },
     /// The database failed.
     #[error("storage error: {message}")]
     Storage {
@@ -359,6 +409,61 @@ impl ApiError {
                 field = field.as_str(),
                 problem = problem.as_str()
             ),
+            ApiError::LlmUnreachable { url, reason } => t!(
+                l,
+                "err-llm-unreachable",
+                url = url.as_str(),
+                reason = reason.as_str()
+            ),
+            ApiError::LlmTimeout { url, phase, secs } => match phase.as_str() {
+                "connect" => t!(
+                    l,
+                    "err-llm-timeout-connect",
+                    url = url.as_str(),
+                    secs = *secs
+                ),
+                "first_token" => t!(
+                    l,
+                    "err-llm-timeout-first-token",
+                    url = url.as_str(),
+                    secs = *secs
+                ),
+                _ => t!(l, "err-llm-timeout-idle", url = url.as_str(), secs = *secs),
+            },
+            ApiError::LlmStatus {
+                url,
+                status,
+                message,
+            } => {
+                let hint = match status {
+                    401 | 403 => t!(l, "err-llm-hint-auth"),
+                    404 => t!(l, "err-llm-hint-model"),
+                    429 => t!(l, "err-llm-hint-busy"),
+                    500..=599 => t!(l, "err-llm-hint-server"),
+                    _ => String::new(),
+                };
+                t!(
+                    l,
+                    "err-llm-status",
+                    url = url.as_str(),
+                    status = *status,
+                    message = message.as_str(),
+                    hint = hint
+                )
+            }
+            ApiError::LlmProtocol { url, reason } => t!(
+                l,
+                "err-llm-protocol",
+                url = url.as_str(),
+                reason = reason.as_str()
+            ),
+            ApiError::LlmOutput { reason } => t!(l, "err-llm-output", reason = reason.as_str()),
+            ApiError::PromptTemplate { file, reason } => t!(
+                l,
+                "err-prompt-template",
+                file = file.as_str(),
+                reason = reason.as_str()
+            ),
             ApiError::Storage { message } => t!(l, "err-storage", message = message.as_str()),
             ApiError::Internal { message } => t!(l, "err-internal", message = message.as_str()),
         }
@@ -387,6 +492,9 @@ fn field_name(l: &Localizer, field: &str) -> String {
         "questions" => t!(l, "field-questions"),
         "topic" => t!(l, "field-topic"),
         "language" => t!(l, "field-language"),
+        "message" => t!(l, "field-message"),
+        "name" => t!(l, "field-name"),
+        "level" => t!(l, "field-level"),
         other => other.to_string(),
     }
 }

@@ -10,14 +10,16 @@ pub use fluent_bundle::{FluentArgs, FluentValue};
 use unic_langid::LanguageIdentifier;
 
 /// The Fluent source of each locale, embedded in the binaries: one file per area
-/// (`mentor.ftl` for the daemon and the common CLI, `jobs.ftl` for the jobs commands), joined.
+/// (`mentor.ftl` for the daemon and the common CLI, `jobs.ftl` for the jobs commands, `chat.ftl` for the conversation), joined.
 pub const SOURCES: [(Lang, &str); 2] = [
     (
         Lang::EnUs,
         concat!(
             include_str!("../../i18n/en-US/mentor.ftl"),
             "\n",
-            include_str!("../../i18n/en-US/jobs.ftl")
+            include_str!("../../i18n/en-US/jobs.ftl"),
+            "\n",
+            include_str!("../../i18n/en-US/chat.ftl")
         ),
     ),
     (
@@ -25,7 +27,9 @@ pub const SOURCES: [(Lang, &str); 2] = [
         concat!(
             include_str!("../../i18n/fr-FR/mentor.ftl"),
             "\n",
-            include_str!("../../i18n/fr-FR/jobs.ftl")
+            include_str!("../../i18n/fr-FR/jobs.ftl"),
+            "\n",
+            include_str!("../../i18n/fr-FR/chat.ftl")
         ),
     ),
 ];

@@ -117,6 +117,12 @@ define_id!(
     "art"
 );
 
+define_id!(
+    /// A message in a notebook's conversation.
+    MessageId,
+    "msg"
+);
+
 /// The learner a request acts for: the operating-system uid of the connected peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserId(pub u32);

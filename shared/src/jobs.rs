@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ArtifactId, JobId, NotebookId};
+use crate::chat::{ChatMessage, ToolCall, TurnOutcome};
+use crate::ids::{ArtifactId, JobId, MessageId, NotebookId};
 use crate::time::Timestamp;
 
 /// What a job produces.
@@ -478,4 +479,55 @@ pub enum EventBody {
         /// The job.
         job: Job,
     },
+    /// A message was added to a conversation: the learner's, a notice, a tool result, or the
+    /// start of a reply (state `streaming`, text empty).
+    Message {
+        /// The message as stored.
+        message: ChatMessage,
+    },
+    /// More text of a streaming reply.
+    Token {
+        /// The conversation's notebook.
+        notebook_id: NotebookId,
+        /// The reply.
+        message_id: MessageId,
+        /// The text to append.
+        text: String,
+    },
+    /// The teacher called a tool (the call is complete; its result follows as a `message`).
+    ToolCall {
+        /// The conversation's notebook.
+        notebook_id: NotebookId,
+        /// The reply that made the call.
+        message_id: MessageId,
+        /// The call.
+        call: ToolCall,
+    },
+    /// A reply ended (complete, stopped or failed): the final record.
+    MessageDone {
+        /// The message as stored.
+        message: ChatMessage,
+    },
+    /// A turn (the teacher's replies and tool calls after a learner message) ended.
+    TurnEnded {
+        /// The conversation's notebook.
+        notebook_id: NotebookId,
+        /// How it ended.
+        outcome: TurnOutcome,
+    },
+}
+
+impl EventBody {
+    /// The notebook the event concerns, if any.
+    pub fn notebook(&self) -> Option<NotebookId> {
+        match self {
+            EventBody::Job { job } => job.notebook_id,
+            EventBody::Message { message } | EventBody::MessageDone { message } => {
+                Some(message.notebook_id)
+            }
+            EventBody::Token { notebook_id, .. }
+            | EventBody::ToolCall { notebook_id, .. }
+            | EventBody::TurnEnded { notebook_id, .. } => Some(*notebook_id),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! mentor-shared: the protocol between `mentor` and `mentord` — data types, the tarpc service,
 //! the wire framing, where files live, the configuration and localization. No business logic.
 
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod i18n;

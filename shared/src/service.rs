@@ -2,6 +2,7 @@
 //! version handshake first. Notebooks are named by id or title (`notebook: String`) and
 //! resolved by the daemon, so every client gets the same matching rules.
 
+use crate::chat::*;
 use crate::error::ApiError;
 use crate::jobs::*;
 use crate::protocol::*;
@@ -79,4 +80,18 @@ pub trait Mentor {
     /// Long-poll: returns as soon as there are events after the cursor (woken by the event
     /// bus, never by a timer) or when `max_wait_ms` has passed.
     async fn events_next(request: EventsRequest) -> Result<EventBatch, ApiError>;
+
+    /// Sends the learner's message to the notebook's teacher. Returns at once with the stored
+    /// message; the reply streams as events (`message`, `token`, `tool_call`, `message_done`,
+    /// `turn_ended`). A message sent while a reply streams is answered right after it.
+    async fn chat_send(notebook: String, text: String) -> Result<ChatSent, ApiError>;
+    /// Stops the reply being streamed in the notebook's conversation (the partial reply is
+    /// kept, marked stopped) and drops queued messages' turns. True if a reply was stopped.
+    async fn chat_cancel(notebook: String) -> Result<bool, ApiError>;
+    /// The last `limit` messages of the notebook's conversation (0: all).
+    async fn chat_history(notebook: String, limit: u32) -> Result<ChatHistory, ApiError>;
+    /// The learner profile.
+    async fn profile_show() -> Result<Profile, ApiError>;
+    /// Changes the learner profile.
+    async fn profile_set(update: ProfileUpdate) -> Result<Profile, ApiError>;
 }

@@ -189,12 +189,12 @@ impl Default for EventBus {
 }
 
 fn matches(filter: &EventFilter, body: &EventBody) -> bool {
-    match body {
-        EventBody::Job { job } => {
-            filter.job.is_none_or(|id| id == job.id)
-                && filter.notebook.is_none_or(|nb| job.notebook_id == Some(nb))
-        }
-    }
+    let job_matches = match body {
+        EventBody::Job { job } => filter.job.is_none_or(|id| id == job.id),
+        // A subscriber to one job hears nothing of the conversation.
+        _ => filter.job.is_none(),
+    };
+    job_matches && filter.notebook.is_none_or(|nb| body.notebook() == Some(nb))
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! The conversation with the teacher (being written).
+
+pub mod prompt;

@@ -1,0 +1,1 @@
+//! The OpenAI-compatible model client (being written).
