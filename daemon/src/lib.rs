@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mentor_shared::config::Config;
+use mentor_shared::jobs::JobKind;
 use mentor_shared::paths::Dirs;
 use mentor_shared::time::Timestamp;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +40,9 @@ pub struct Options {
     pub protocol: u32,
     /// Register the scripted `test` job handler (tests and benchmarks only).
     pub test_handlers: bool,
+    /// Also register scripted stand-ins for the podcast, quiz and study-guide generators
+    /// (tests and benchmarks of the chat only).
+    pub stand_ins: bool,
 }
 
 /// Runs the daemon until SIGTERM, SIGINT or a `shutdown` request, then stops gracefully.
@@ -51,6 +55,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         config,
         protocol,
         test_handlers,
+        stand_ins,
     } = opts;
     // Everything the daemon creates (database, logs, socket, artifacts) is owner-only.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
@@ -91,14 +96,29 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
             dirs.data.join("test-steps.log"),
         ))));
     }
+    if stand_ins {
+        tracing::warn!("scripted stand-ins replace the podcast, quiz and study-guide generators");
+        for kind in [JobKind::Podcast, JobKind::Quiz, JobKind::StudyGuide] {
+            handlers.push(Arc::new(queue::test_handler::TestHandler::stand_in(
+                kind,
+                Some(dirs.data.join("test-steps.log")),
+            )));
+        }
+    }
     let queue = Arc::new(queue::Queue::new(
         store.clone(),
         Arc::new(queue::bus::EventBus::new()),
         config.jobs.clone(),
         handlers,
     ));
+    let llm = llm::Llm::new(&config.llm).map_err(|e| StartError::Io {
+        path: dirs.config_file(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     let daemon = Arc::new(Daemon {
         queue: queue.clone(),
+        llm,
+        chat: chat::Chat::new(),
         limits: (&config.sources).into(),
         config,
         dirs: dirs.clone(),
@@ -113,6 +133,9 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     });
     spawn_signal_handler(daemon.shutdown.clone());
     queue::pool::start(queue, &daemon.tasks, daemon.shutdown.clone()).await;
+    if let Err(e) = chat::start(&daemon).await {
+        tracing::error!(error = %e, "cannot start the conversations' announcer");
+    }
     tracing::info!(socket = %dirs.socket().display(), "listening");
 
     server::accept_loop(daemon.clone(), listener).await;

@@ -64,7 +64,9 @@ fn main() -> ExitCode {
         dirs,
         config,
         protocol,
-        test_handlers: std::env::var_os("MENTORD_TEST_HANDLERS").is_some_and(|v| v == "1"),
+        test_handlers: std::env::var_os("MENTORD_TEST_HANDLERS")
+            .is_some_and(|v| v == "1" || v == "stand-in"),
+        stand_ins: std::env::var_os("MENTORD_TEST_HANDLERS").is_some_and(|v| v == "stand-in"),
     }));
     match result {
         Ok(()) => ExitCode::SUCCESS,

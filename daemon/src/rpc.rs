@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mentor_shared::chat::*;
-use mentor_shared::ids::UserId;
+use mentor_shared::ids::{NotebookId, UserId};
 use mentor_shared::jobs::*;
 use mentor_shared::protocol::*;
 use mentor_shared::service::Mentor;
@@ -15,7 +15,7 @@ use tarpc::context::Context;
 
 use crate::queue::sql::NewJob;
 use crate::state::Daemon;
-use crate::store::{notebooks, objectives, sources};
+use crate::store::{conversations, notebooks, objectives, sources};
 
 /// One connected client: who it is and whether it has shaken hands.
 #[derive(Clone)]
@@ -217,6 +217,7 @@ impl Mentor for Peer {
                 .queue
                 .stop(id, crate::queue::StopReason::Cancelled);
         }
+        self.daemon.chat.forget(user, deleted.id);
         Ok(deleted)
     }
 
@@ -464,42 +465,96 @@ impl Mentor for Peer {
     async fn chat_send(
         self,
         _: Context,
-        _notebook: String,
-        _text: String,
+        notebook: String,
+        text: String,
     ) -> Result<ChatSent, ApiError> {
-        Err(ApiError::Internal {
-            message: "chat is not ready yet".into(),
-        })
+        self.ready()?;
+        let id = self.notebook(notebook).await?;
+        let d = &self.daemon;
+        d.chat.send(d, self.user, id, text).await
     }
 
-    async fn chat_cancel(self, _: Context, _notebook: String) -> Result<bool, ApiError> {
-        Err(ApiError::Internal {
-            message: "chat is not ready yet".into(),
-        })
+    async fn chat_cancel(self, _: Context, notebook: String) -> Result<bool, ApiError> {
+        self.ready()?;
+        let id = self.notebook(notebook).await?;
+        let d = &self.daemon;
+        d.chat.cancel(d, self.user, id).await
     }
 
     async fn chat_history(
         self,
         _: Context,
-        _notebook: String,
-        _limit: u32,
+        notebook: String,
+        limit: u32,
     ) -> Result<ChatHistory, ApiError> {
-        Err(ApiError::Internal {
-            message: "chat is not ready yet".into(),
-        })
+        self.ready()?;
+        let id = self.notebook(notebook).await?;
+        let d = &self.daemon;
+        d.chat.history(d, self.user, id, limit).await
     }
 
     async fn profile_show(self, _: Context) -> Result<Profile, ApiError> {
-        Err(ApiError::Internal {
-            message: "chat is not ready yet".into(),
-        })
+        self.ready()?;
+        let user = self.user;
+        self.daemon
+            .store
+            .read(move |c| conversations::profile(c, user))
+            .await
     }
 
-    async fn profile_set(self, _: Context, _update: ProfileUpdate) -> Result<Profile, ApiError> {
-        Err(ApiError::Internal {
-            message: "chat is not ready yet".into(),
-        })
+    async fn profile_set(self, _: Context, update: ProfileUpdate) -> Result<Profile, ApiError> {
+        self.ready()?;
+        let user = self.user;
+        self.daemon
+            .store
+            .write(move |tx| {
+                let mut profile = conversations::profile(tx, user)?;
+                apply_profile(&mut profile, update)?;
+                conversations::set_profile(tx, user, &profile, Timestamp::now())?;
+                Ok(profile)
+            })
+            .await
     }
+}
+
+/// Longest name or level in the profile.
+const MAX_PROFILE_CHARS: usize = 200;
+
+/// Applies a profile change: `None` keeps a field, an empty text clears it.
+fn apply_profile(profile: &mut Profile, update: ProfileUpdate) -> Result<(), ApiError> {
+    let text = |field: &str, value: String| -> Result<Option<String>, ApiError> {
+        let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        if value.chars().count() > MAX_PROFILE_CHARS {
+            return Err(ApiError::FieldTooLong {
+                field: field.into(),
+                max: MAX_PROFILE_CHARS as u64,
+            });
+        }
+        Ok((!value.is_empty()).then_some(value))
+    };
+    if let Some(name) = update.name {
+        profile.name = text("name", name)?;
+    }
+    if let Some(level) = update.level {
+        profile.level = text("level", level)?;
+    }
+    if let Some(language) = update.language {
+        let language = language.trim();
+        profile.language = if language.is_empty() {
+            None
+        } else {
+            match mentor_shared::i18n::Lang::from_tag(language) {
+                Some(lang) => Some(lang.tag().to_string()),
+                None => {
+                    return Err(ApiError::InvalidOption {
+                        field: "language".into(),
+                        problem: format!("{language} (en-US, fr-FR)"),
+                    })
+                }
+            }
+        };
+    }
+    Ok(())
 }
 
 /// Longest topic accepted.
@@ -508,64 +563,78 @@ const MAX_TOPIC_CHARS: usize = 2000;
 impl Peer {
     /// Checks a job request and turns it into a row to insert.
     async fn new_job(&self, request: JobRequest) -> Result<NewJob, ApiError> {
-        let JobRequest {
-            notebook,
-            topic,
-            language,
-            spec,
-        } = request;
-        let topic = topic.split_whitespace().collect::<Vec<_>>().join(" ");
-        if topic.chars().count() > MAX_TOPIC_CHARS {
-            return Err(ApiError::FieldTooLong {
-                field: "topic".into(),
-                max: MAX_TOPIC_CHARS as u64,
-            });
-        }
-        if let JobSpec::Quiz { questions, .. } = &spec {
-            if !(1..=50).contains(questions) {
-                return Err(ApiError::InvalidOption {
-                    field: "questions".into(),
-                    problem: format!("{questions} (1–50)"),
-                });
-            }
-        }
-        let language = match language {
-            Some(tag) => match mentor_shared::i18n::Lang::from_tag(&tag) {
-                Some(lang) => lang,
-                None => {
-                    return Err(ApiError::InvalidOption {
-                        field: "language".into(),
-                        problem: tag,
-                    })
-                }
-            },
-            None => mentor_shared::i18n::process_lang(),
-        };
-        let kind = spec.kind();
-        if self.daemon.queue.handler(kind).is_none() {
-            return Err(ApiError::NoHandler {
-                kind: kind.as_str().into(),
-            });
-        }
-        let id = self.notebook(notebook).await?;
-        let notebook = self.show(id).await?;
-        let wants_artifact =
-            kind.makes_artifact() || matches!(&spec, JobSpec::Test(script) if script.artifact);
-        let artifact_title = wants_artifact.then(|| {
-            if topic.is_empty() {
-                notebook.title.clone()
-            } else {
-                topic.clone()
-            }
-        });
-        Ok(NewJob {
-            user: self.user,
-            notebook: Some(id),
-            kind,
-            topic,
-            params: serde_json::json!({ "spec": spec, "language": language.tag() }),
-            max_attempts: self.daemon.config.jobs.max_attempts,
-            artifact_title,
-        })
+        let id = self.notebook(request.notebook.clone()).await?;
+        prepare_job(&self.daemon, self.user, id, request, false).await
     }
+}
+
+/// Checks a job request for a notebook already resolved and turns it into a row to insert.
+/// The `generate` command and the teacher's `generate_artifact` tool both come through here.
+pub(crate) async fn prepare_job(
+    daemon: &Daemon,
+    user: UserId,
+    notebook: NotebookId,
+    request: JobRequest,
+    notify_chat: bool,
+) -> Result<NewJob, ApiError> {
+    let JobRequest {
+        topic,
+        language,
+        spec,
+        ..
+    } = request;
+    let topic = topic.split_whitespace().collect::<Vec<_>>().join(" ");
+    if topic.chars().count() > MAX_TOPIC_CHARS {
+        return Err(ApiError::FieldTooLong {
+            field: "topic".into(),
+            max: MAX_TOPIC_CHARS as u64,
+        });
+    }
+    if let JobSpec::Quiz { questions, .. } = &spec {
+        if !(1..=50).contains(questions) {
+            return Err(ApiError::InvalidOption {
+                field: "questions".into(),
+                problem: format!("{questions} (1–50)"),
+            });
+        }
+    }
+    let language = match language {
+        Some(tag) => match mentor_shared::i18n::Lang::from_tag(&tag) {
+            Some(lang) => lang,
+            None => {
+                return Err(ApiError::InvalidOption {
+                    field: "language".into(),
+                    problem: tag,
+                })
+            }
+        },
+        None => mentor_shared::i18n::process_lang(),
+    };
+    let kind = spec.kind();
+    if daemon.queue.handler(kind).is_none() {
+        return Err(ApiError::NoHandler {
+            kind: kind.as_str().into(),
+        });
+    }
+    let wants_artifact =
+        kind.makes_artifact() || matches!(&spec, JobSpec::Test(script) if script.artifact);
+    let artifact_title = if wants_artifact && topic.is_empty() {
+        let shown = daemon
+            .store
+            .read(move |c| notebooks::get(c, user, notebook))
+            .await?;
+        Some(shown.title)
+    } else {
+        wants_artifact.then(|| topic.clone())
+    };
+    Ok(NewJob {
+        user,
+        notebook: Some(notebook),
+        kind,
+        topic,
+        params: serde_json::json!({ "spec": spec, "language": language.tag() }),
+        max_attempts: daemon.config.jobs.max_attempts,
+        artifact_title,
+        notify_chat,
+    })
 }

@@ -12,6 +12,8 @@ use tokio_util::task::TaskTracker;
 
 use std::sync::Arc;
 
+use crate::chat::Chat;
+use crate::llm::Llm;
 use crate::queue::Queue;
 use crate::sources::Limits;
 use crate::store::Store;
@@ -42,4 +44,8 @@ pub struct Daemon {
     pub limits: Limits,
     /// The job queue (and its event bus).
     pub queue: Arc<Queue>,
+    /// The model server.
+    pub llm: Llm,
+    /// The conversations.
+    pub chat: Chat,
 }

@@ -199,7 +199,7 @@ pub enum ConfigProblem {
     /// A value that must not be empty.
     Empty,
     /// A value that is not one of the accepted words.
-    OneOf(String, String),
+    OneOf(String, &'static str),
     /// An environment variable with an invalid value.
     BadEnv {
         /// The variable.
@@ -404,7 +404,7 @@ impl Config {
                 "llm.structured_output".into(),
                 ConfigProblem::OneOf(
                     self.llm.structured_output.clone(),
-                    "auto, json_schema, instructions".into(),
+                    "auto, json_schema, instructions",
                 ),
             ));
         }
@@ -522,7 +522,7 @@ impl ConfigError {
                 l,
                 "config-problem-one-of",
                 value = value.as_str(),
-                allowed = allowed.as_str()
+                allowed = *allowed
             ),
             ConfigProblem::BadEnv { var } => t!(l, "config-problem-env", var = var.as_str()),
         };

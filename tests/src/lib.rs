@@ -2,6 +2,7 @@
 //! `mentord` binaries in a temporary `MENTOR_HOME`, so nothing touches the user's own data and
 //! tests can run in parallel.
 
+pub mod openai;
 pub mod rpc;
 
 use std::path::{Path, PathBuf};
@@ -87,7 +88,9 @@ pub struct TestEnv {
     /// The temporary home.
     pub home: tempfile::TempDir,
     lang: String,
-    test_jobs: bool,
+    /// `MENTORD_TEST_HANDLERS`: "" (none), "1" (the `test` kind), "stand-in" (also stand-ins
+    /// for the podcast, quiz and study-guide generators).
+    handlers: &'static str,
 }
 
 /// A finished command.
@@ -148,15 +151,30 @@ impl TestEnv {
         TestEnv {
             home,
             lang: "en-US".into(),
-            test_jobs: false,
+            handlers: "",
         }
     }
 
     /// The same home, with daemons that run the scripted `test` job kind
     /// (`MENTORD_TEST_HANDLERS=1`, passed on to the daemons `mentor` starts).
     pub fn with_test_jobs(mut self) -> TestEnv {
-        self.test_jobs = true;
+        self.handlers = "1";
         self
+    }
+
+    /// The same home, with daemons whose podcast, quiz and study-guide generators are
+    /// scripted stand-ins (`MENTORD_TEST_HANDLERS=stand-in`; see the daemon's test_handler).
+    pub fn with_stand_ins(mut self) -> TestEnv {
+        self.handlers = "stand-in";
+        self
+    }
+
+    /// Writes a config file pointing the daemon at a model server (`base_url` ends in /v1),
+    /// with `extra` TOML lines appended to the `[llm]` table.
+    pub fn use_model(&self, base_url: &str, extra: &str) {
+        self.write_config(&format!(
+            "[llm]\nbase_url = \"{base_url}\"\nmodel = \"scripted\"\n{extra}\n"
+        ));
     }
 
     /// The same home, speaking French.
@@ -194,8 +212,8 @@ impl TestEnv {
             .env_remove("MENTOR_LOG")
             .env_remove("MENTORD_PROTOCOL_VERSION")
             .stdin(Stdio::null());
-        if self.test_jobs {
-            cmd.env("MENTORD_TEST_HANDLERS", "1");
+        if !self.handlers.is_empty() {
+            cmd.env("MENTORD_TEST_HANDLERS", self.handlers);
         } else {
             cmd.env_remove("MENTORD_TEST_HANDLERS");
         }

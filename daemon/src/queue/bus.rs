@@ -182,6 +182,61 @@ impl EventBus {
     }
 }
 
+/// What an internal subscriber (the daemon itself) receives: every user's events.
+pub enum Internal {
+    /// Events after the cursor, with their owners.
+    Events(Vec<(UserId, Arc<Event>)>),
+    /// Events were missed (the subscriber fell behind the ring): rescan the database.
+    Missed,
+}
+
+impl EventBus {
+    /// The sequence number of the last event published.
+    pub fn last_seq(&self) -> u64 {
+        self.ring().last_seq
+    }
+
+    /// The daemon's own subscription: waits for events of every user after `after` (or the
+    /// end of the stream when `None`), moving `after` forward. Woken by publication only.
+    pub async fn next_internal(
+        &self,
+        after: &mut Option<u64>,
+        stop: &CancellationToken,
+    ) -> Option<Internal> {
+        let mut rx = self.seq.subscribe();
+        loop {
+            rx.borrow_and_update();
+            {
+                let ring = self.ring();
+                let Some(seen) = *after else {
+                    *after = Some(ring.last_seq);
+                    drop(ring);
+                    continue;
+                };
+                if seen < ring.last_seq {
+                    let oldest = ring.events.front().map(|(_, e)| e.seq).unwrap_or(0);
+                    *after = Some(ring.last_seq);
+                    if seen + 1 < oldest {
+                        return Some(Internal::Missed);
+                    }
+                    let start = (seen + 1).saturating_sub(oldest) as usize;
+                    let events = ring
+                        .events
+                        .iter()
+                        .skip(start)
+                        .map(|(u, e)| (*u, e.clone()))
+                        .collect();
+                    return Some(Internal::Events(events));
+                }
+            }
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return None },
+                _ = stop.cancelled() => return None,
+            }
+        }
+    }
+}
+
 impl Default for EventBus {
     fn default() -> Self {
         EventBus::new()

@@ -156,6 +156,8 @@ pub struct NewJob {
     pub max_attempts: u32,
     /// Artifact placeholder title, when the job makes one.
     pub artifact_title: Option<String>,
+    /// The notebook's conversation asked for it and must hear how it ends.
+    pub notify_chat: bool,
 }
 
 /// Inserts a pending job and, when it makes one, its artifact placeholder ("generating").
@@ -167,8 +169,8 @@ pub fn insert(conn: &Connection, new: &NewJob, now: Timestamp) -> StoreResult<Jo
     };
     conn.prepare_cached(
         "INSERT INTO jobs (id, user_id, notebook_id, artifact_id, kind, topic, params, status,
-                           max_attempts, run_at_ms, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9, ?9)",
+                           max_attempts, run_at_ms, created_ms, updated_ms, chat_notify)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9, ?9, ?10)",
     )?
     .execute(params![
         id.ulid(),
@@ -180,6 +182,7 @@ pub fn insert(conn: &Connection, new: &NewJob, now: Timestamp) -> StoreResult<Jo
         new.params.to_string(),
         new.max_attempts,
         now.0,
+        new.notify_chat as i64,
     ])?;
     if let (Some(title), Some(notebook), Some(artifact)) =
         (&new.artifact_title, new.notebook, artifact_id)

@@ -20,12 +20,25 @@ use super::pool::{JobContext, JobError, JobHandler};
 /// The scripted handler.
 pub struct TestHandler {
     log: Option<PathBuf>,
+    kind: JobKind,
 }
 
 impl TestHandler {
     /// A handler logging the steps it runs to `log` (if given).
     pub fn new(log: Option<PathBuf>) -> TestHandler {
-        TestHandler { log }
+        TestHandler {
+            log,
+            kind: JobKind::Test,
+        }
+    }
+
+    /// A stand-in for a real generator (`podcast`, `quiz`, `study_guide`), so the chat's
+    /// `generate_artifact` story can be tested end to end without a model or speech. Its
+    /// script comes from words in brackets in the topic: `[steps=N]`, `[step_ms=N]`,
+    /// `[fail]` (permanent failure after the steps). It records an `outline` checkpoint first,
+    /// as the real generators do, so a failure walkthrough has material to use.
+    pub fn stand_in(kind: JobKind, log: Option<PathBuf>) -> TestHandler {
+        TestHandler { log, kind }
     }
 
     fn record(&self, ctx: &JobContext, step: u32) {
@@ -42,6 +55,27 @@ impl TestHandler {
     }
 }
 
+/// The script a stand-in reads from its topic.
+fn stand_in_script(topic: &str) -> TestScript {
+    let mut script = TestScript {
+        steps: 3,
+        step_ms: 200,
+        fail: None,
+        fail_times: 0,
+        ignore_cancel: false,
+        artifact: true,
+    };
+    for word in topic.split('[').skip(1).filter_map(|w| w.split(']').next()) {
+        match word.split_once('=') {
+            Some(("steps", n)) => script.steps = n.parse().unwrap_or(script.steps),
+            Some(("step_ms", n)) => script.step_ms = n.parse().unwrap_or(script.step_ms),
+            None if word == "fail" => script.fail = Some(TestFailure::Permanent),
+            _ => {}
+        }
+    }
+    script
+}
+
 #[derive(Deserialize)]
 struct Params {
     spec: serde_json::Value,
@@ -49,7 +83,7 @@ struct Params {
 
 impl JobHandler for TestHandler {
     fn kind(&self) -> JobKind {
-        JobKind::Test
+        self.kind
     }
 
     fn run<'a>(
@@ -57,13 +91,23 @@ impl JobHandler for TestHandler {
         ctx: &'a JobContext,
     ) -> BoxFuture<'a, Result<serde_json::Value, JobError>> {
         Box::pin(async move {
-            let params: Params = ctx.params()?;
-            let mut spec = params.spec;
-            if let Some(obj) = spec.as_object_mut() {
-                obj.remove("kind");
-            }
-            let script: TestScript = serde_json::from_value(spec)
-                .map_err(|e| JobError::Permanent(format!("invalid test script: {e}")))?;
+            let script = if self.kind == JobKind::Test {
+                let params: Params = ctx.params()?;
+                let mut spec = params.spec;
+                if let Some(obj) = spec.as_object_mut() {
+                    obj.remove("kind");
+                }
+                serde_json::from_value(spec)
+                    .map_err(|e| JobError::Permanent(format!("invalid test script: {e}")))?
+            } else {
+                let script = stand_in_script(&ctx.job().topic);
+                if ctx.checkpoint_data("outline").is_none() {
+                    let outline = format!("1. What {} is\n2. Why it matters", ctx.job().topic);
+                    ctx.checkpoint("outline", &serde_json::json!({ "text": outline }))
+                        .await?;
+                }
+                script
+            };
             let mut ran = 0;
             let mut skipped = 0;
             for step in 0..script.steps {

@@ -79,6 +79,7 @@ impl Fixture {
             params: serde_json::json!({ "spec": JobSpec::Test(script), "language": "en-US" }),
             max_attempts: self.queue.config.max_attempts,
             artifact_title: artifact.then(|| "photosynthesis".to_string()),
+            notify_chat: false,
         }
     }
 
@@ -404,7 +405,9 @@ async fn transient_failures_back_off_then_resume_from_checkpoints() {
         cursor = batch.cursor;
         let mut end = None;
         for e in batch.events {
-            let EventBody::Job { job } = e.body;
+            let EventBody::Job { job } = e.body else {
+                continue;
+            };
             match job.status {
                 JobStatus::Pending if job.attempts > 0 => requeued_at.push((e.at_us, job.run_at)),
                 JobStatus::Processing if job.attempts as usize > claimed_at.len() => {

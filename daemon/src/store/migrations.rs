@@ -125,6 +125,40 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX artifacts_by_notebook ON artifacts(notebook_id, created_ms);
     "#,
+    // 3: conversations, the learner profile, and which jobs the conversation must hear about.
+    r#"
+    CREATE TABLE messages (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT NOT NULL UNIQUE,
+        user_id      INTEGER NOT NULL,
+        notebook_id  TEXT NOT NULL REFERENCES notebooks(id) ON DELETE CASCADE,
+        role         TEXT NOT NULL CHECK (role IN
+                         ('user', 'assistant', 'tool', 'notice', 'system_note')),
+        text         TEXT NOT NULL DEFAULT '',
+        tool_calls   TEXT,
+        tool_call_id TEXT,
+        tool_name    TEXT,
+        tool_error   INTEGER NOT NULL DEFAULT 0,
+        notice       TEXT,
+        state        TEXT NOT NULL CHECK (state IN
+                         ('complete', 'streaming', 'stopped', 'failed')),
+        error        TEXT,
+        created_ms   INTEGER NOT NULL
+    );
+    CREATE INDEX messages_by_notebook ON messages(notebook_id, seq);
+
+    CREATE TABLE profiles (
+        user_id    INTEGER PRIMARY KEY,
+        name       TEXT,
+        level      TEXT,
+        language   TEXT,
+        updated_ms INTEGER NOT NULL
+    );
+
+    -- 0: nobody to tell; 1: the conversation must hear how the job ends; 2: it has.
+    ALTER TABLE jobs ADD COLUMN chat_notify INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_to_notify ON jobs(notebook_id) WHERE chat_notify = 1;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,7 @@
 //! savepoint and nothing else. Under load this turns many small commits into few, which is
 //! what lets the job queue keep up; alone, a request is simply its own transaction.
 
+pub mod conversations;
 pub mod migrations;
 pub mod notebooks;
 pub mod objectives;

@@ -119,6 +119,22 @@ pub fn remove(conn: &Connection, notebook: NotebookId, reference: &str) -> Store
     Ok(objective)
 }
 
+/// Marks an objective (of this notebook only) as met, with the evidence.
+pub fn mark_met(
+    conn: &Connection,
+    notebook: NotebookId,
+    reference: &str,
+    evidence: &str,
+    now: Timestamp,
+) -> StoreResult<Objective> {
+    let objective = find(conn, notebook, reference)?;
+    conn.execute(
+        "UPDATE objectives SET met_ms = ?2, evidence = ?3 WHERE id = ?1",
+        params![objective.id.ulid(), now.0, evidence],
+    )?;
+    find(conn, notebook, &objective.id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

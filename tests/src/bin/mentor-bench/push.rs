@@ -95,7 +95,9 @@ pub fn scenario_push(bench: &Bench) -> Result<Report> {
                     cursor = batch.cursor;
                     for e in batch.events {
                         latencies.push((arrived - e.at_us) as f64 / 1000.0);
-                        let EventBody::Job { job } = e.body;
+                        let EventBody::Job { job } = e.body else {
+                            continue;
+                        };
                         if job.status == JobStatus::Completed && !finished {
                             finished = true;
                             done_tx.send_modify(|n| *n += 1);

@@ -151,7 +151,9 @@ fn mentor_queue(db: &Path, jobs: usize) -> Result<(f64, Vec<f64>)> {
                         return Err(anyhow::anyhow!("no job event for 30 s ({done} done)"));
                     }
                     for e in batch.events {
-                        let EventBody::Job { job } = e.body;
+                        let EventBody::Job { job } = e.body else {
+                            continue;
+                        };
                         if job.status == JobStatus::Completed {
                             done += 1;
                         }
@@ -172,6 +174,7 @@ fn mentor_queue(db: &Path, jobs: usize) -> Result<(f64, Vec<f64>)> {
                 params: serde_json::json!({}),
                 max_attempts: 3,
                 artifact_title: None,
+                notify_chat: false,
             };
             let t = Instant::now();
             queue

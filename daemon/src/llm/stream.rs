@@ -1,0 +1,197 @@
+//! One streamed answer: reads server-sent events under the first-token and idle deadlines,
+//! and hands out deltas, coalesced so a fast server yields few big pieces while a slow one
+//! yields each token as it comes.
+//!
+//! The request is sent exactly once: the event source never reconnects (its default would
+//! re-send the POST after a cut or even after a normal end), and it is closed at `[DONE]`.
+
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use mentor_shared::ApiError;
+use reqwest_eventsource::{Error as EsError, Event, EventSource};
+use tokio::time::Instant;
+
+use super::assemble::{Assembler, Completion, Delta, Deltas};
+use super::error::{self, protocol, ENDED_EARLY};
+use super::gate::Permit;
+
+/// Events taken in one `next()` without waiting, at most, so a flood still comes in pieces.
+const BATCH_EVENTS: usize = 1024;
+
+/// A streamed answer. Holds its place at the gate until dropped; dropping it closes the
+/// connection.
+pub struct Stream {
+    events: EventSource,
+    _permit: Permit,
+    url: String,
+    answer: Assembler,
+    ready: Deltas,
+    end: Option<Result<(), ApiError>>,
+    first_token_by: Instant,
+    first_token: Duration,
+    idle: Duration,
+    started: Instant,
+    first_event_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("url", &self.url)
+            .field("end", &self.end)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Deadlines for one stream.
+pub(crate) struct Limits {
+    /// When the request was sent.
+    pub started: Instant,
+    /// From sending until the first event with data.
+    pub first_token: Duration,
+    /// Between two events after that.
+    pub idle: Duration,
+}
+
+impl Stream {
+    pub(crate) fn new(events: EventSource, permit: Permit, url: String, limits: Limits) -> Stream {
+        Stream {
+            events,
+            _permit: permit,
+            url,
+            answer: Assembler::default(),
+            ready: Deltas::default(),
+            end: None,
+            first_token_by: limits.started + limits.first_token,
+            first_token: limits.first_token,
+            idle: limits.idle,
+            started: limits.started,
+            first_event_at: None,
+        }
+    }
+
+    /// The next piece of the answer; `Ok(None)` once it is complete. After awaiting one
+    /// event, also takes every event already received, merged into as few deltas as
+    /// possible. Cancellation-safe: nothing is lost if the future is dropped.
+    pub async fn next(&mut self) -> Result<Option<Delta>, ApiError> {
+        loop {
+            if let Some(delta) = self.ready.pop() {
+                return Ok(Some(delta));
+            }
+            match &self.end {
+                Some(Ok(())) => return Ok(None),
+                Some(Err(e)) => return Err(e.clone()),
+                None => {}
+            }
+            let (deadline, phase, limit) = match self.first_event_at {
+                None => (self.first_token_by, "first_token", self.first_token),
+                Some(_) => (Instant::now() + self.idle, "idle", self.idle),
+            };
+            match tokio::time::timeout_at(deadline, self.events.next()).await {
+                Ok(event) => self.take(event),
+                Err(_) => self.stop(Err(error::timeout(&self.url, phase, limit))),
+            }
+            let mut taken = 1;
+            while self.end.is_none() && taken < BATCH_EVENTS {
+                match self.events.next().now_or_never() {
+                    Some(event) => self.take(event),
+                    None => break,
+                }
+                taken += 1;
+            }
+        }
+    }
+
+    /// The text received so far.
+    pub fn partial_text(&self) -> &str {
+        self.answer.text()
+    }
+
+    /// The answer assembled from what arrived (all of it, after `next()` returned `None`).
+    pub fn finish(self) -> Completion {
+        let Stream { answer, .. } = self;
+        answer.completion()
+    }
+
+    /// Handles one item from the event source.
+    fn take(&mut self, event: Option<Result<Event, EsError>>) {
+        match event {
+            Some(Ok(Event::Open)) => {}
+            Some(Ok(Event::Message(message))) => {
+                self.first_event_at.get_or_insert_with(Instant::now);
+                let data = message.data.trim();
+                if message.event == "error" {
+                    let json = serde_json::from_str(data)
+                        .unwrap_or_else(|_| serde_json::json!({ "error": data }));
+                    let json = if json.get("error").is_some() {
+                        json
+                    } else {
+                        serde_json::json!({ "error": json })
+                    };
+                    self.stop(Err(error::in_stream(&self.url, &json)));
+                } else if data == "[DONE]" {
+                    self.events.close();
+                    self.stop(Ok(()));
+                } else if !data.is_empty() {
+                    if let Err(e) = self.answer.feed(&self.url, data, &mut self.ready) {
+                        self.stop(Err(e));
+                    }
+                }
+            }
+            // The event source is closed: only after an error or [DONE], both already ended us.
+            None => self.ended(None),
+            Some(Err(EsError::StreamEnded)) => self.ended(None),
+            Some(Err(EsError::Transport(e))) => self.ended(Some(e)),
+            Some(Err(EsError::Utf8(_))) => {
+                self.stop(Err(protocol(&self.url, "the stream is not valid UTF-8")))
+            }
+            Some(Err(EsError::Parser(e))) => self.stop(Err(protocol(
+                &self.url,
+                format!("the event stream cannot be parsed: {e}"),
+            ))),
+            Some(Err(e)) => self.stop(Err(protocol(&self.url, e.to_string()))),
+        }
+    }
+
+    /// The connection ended, cleanly or not: fine after a finish reason, else a cut.
+    fn ended(&mut self, cause: Option<reqwest::Error>) {
+        if self.answer.finished() {
+            self.stop(Ok(()));
+            return;
+        }
+        let e = match cause {
+            Some(e) => error::cut(&self.url, &e),
+            None => protocol(&self.url, ENDED_EARLY),
+        };
+        self.stop(Err(e));
+    }
+
+    /// Records the end (once) and logs it.
+    fn stop(&mut self, end: Result<(), ApiError>) {
+        if self.end.is_some() {
+            return;
+        }
+        self.events.close();
+        let usage = self.answer.usage().unwrap_or_default();
+        let first_token_ms = self
+            .first_event_at
+            .map(|t| t.duration_since(self.started).as_millis());
+        let elapsed_ms = self.started.elapsed().as_millis();
+        match &end {
+            Ok(()) => tracing::debug!(
+                elapsed_ms,
+                first_token_ms,
+                prompt_tokens = usage.prompt_tokens,
+                completion_tokens = usage.completion_tokens,
+                finish_reason = self.answer.finish_reason(),
+                tool_calls = self.answer.call_count(),
+                "model request done"
+            ),
+            Err(e) => {
+                tracing::debug!(elapsed_ms, first_token_ms, error = %e, "model request failed")
+            }
+        }
+        self.end = Some(end);
+    }
+}
