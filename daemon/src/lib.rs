@@ -89,12 +89,17 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
             path: dirs.socket(),
             source: std::io::Error::other(e.to_string()),
         })?;
+    let llm = llm::Llm::new(&config.llm).map_err(|e| StartError::Io {
+        path: dirs.config_file(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     let mut handlers: Vec<Arc<dyn queue::JobHandler>> = Vec::new();
     if test_handlers {
         tracing::warn!("scripted test job handler enabled");
-        handlers.push(Arc::new(queue::test_handler::TestHandler::new(Some(
-            dirs.data.join("test-steps.log"),
-        ))));
+        handlers.push(Arc::new(
+            queue::test_handler::TestHandler::new(Some(dirs.data.join("test-steps.log")))
+                .with_llm(llm.clone()),
+        ));
     }
     if stand_ins {
         tracing::warn!("scripted stand-ins replace the podcast, quiz and study-guide generators");
@@ -111,10 +116,6 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         config.jobs.clone(),
         handlers,
     ));
-    let llm = llm::Llm::new(&config.llm).map_err(|e| StartError::Io {
-        path: dirs.config_file(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
     let daemon = Arc::new(Daemon {
         queue: queue.clone(),
         llm,

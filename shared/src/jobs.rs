@@ -296,6 +296,9 @@ pub struct TestScript {
     pub ignore_cancel: bool,
     /// Make an artifact placeholder, as generation jobs do.
     pub artifact: bool,
+    /// Make one model request (at job priority, through the daemon's gate) in each of the
+    /// first `llm_calls` steps, as generators do.
+    pub llm_calls: u32,
 }
 
 /// A scripted failure.

@@ -676,3 +676,119 @@ fn notices_speak_the_learners_language() {
         "{ready:?}"
     );
 }
+
+#[test]
+fn a_turn_stops_calling_tools_after_max_rounds() {
+    let server = ScriptedServer::start();
+    // A model that would search forever if it were let.
+    server.set_responder(|request: &Value| {
+        if request["tools"].is_array() {
+            Reply::tool_call("search_sources", r#"{"query": "leaves"}"#)
+        } else {
+            Reply::text("Here is what I found.")
+        }
+    });
+    let env_config = "[chat]\nmax_tool_rounds = 2\n";
+    let story = Story::new(server, "");
+    story.env.write_config(&format!(
+        "[llm]\nbase_url = \"{}\"\nmodel = \"scripted\"\n{env_config}",
+        story.server.base_url()
+    ));
+    story.env.mentor(&["daemon", "stop"]).ok();
+    let story = Story {
+        client: story
+            .rt
+            .block_on(connect_restarted(&story.env))
+            .expect("reconnect"),
+        ..story
+    };
+    let mut cursor = story.cursor();
+    story.send("Find everything about leaves");
+    let events = story.until_turn_end(&mut cursor);
+    assert_eq!(outcome(&events), TurnOutcome::Completed);
+    let requests = story.server.requests();
+    assert_eq!(requests.len(), 3, "two tool rounds, then an answer");
+    assert!(
+        requests[2]["tools"].is_null(),
+        "the last round offers no tools"
+    );
+    assert!(tokens(&events).contains("what I found"));
+}
+
+/// Starts the daemon again (after a config change) and connects.
+async fn connect_restarted(env: &TestEnv) -> anyhow::Result<MentorClient> {
+    let status = env.mentor(&["daemon", "start"]);
+    anyhow::ensure!(status.code == 0, "daemon start failed: {status:?}");
+    connect(&env.dirs()).await
+}
+
+#[test]
+fn history_is_trimmed_to_its_budget_but_never_the_system_prompt() {
+    let server = ScriptedServer::start();
+    server.set_responder(|_: &Value| Reply::text("Noted."));
+    let story = Story::new(server, "");
+    story.env.write_config(&format!(
+        "[llm]\nbase_url = \"{}\"\nmodel = \"scripted\"\n[chat]\nhistory_budget_tokens = 256\n",
+        story.server.base_url()
+    ));
+    story.env.mentor(&["daemon", "stop"]).ok();
+    let story = Story {
+        client: story
+            .rt
+            .block_on(connect_restarted(&story.env))
+            .expect("reconnect"),
+        ..story
+    };
+    let mut cursor = story.cursor();
+    for i in 0..6 {
+        // About 100 tokens each.
+        story.send(&format!("message {i}: {}", "words ".repeat(65)));
+        story.until_turn_end(&mut cursor);
+    }
+    let requests = story.server.requests();
+    let last = requests.last().expect("a request");
+    let messages = last["messages"].as_array().expect("messages");
+    assert_eq!(messages[0]["role"], "system");
+    assert!(messages[0]["content"].as_str().unwrap_or("").len() > 500);
+    let sent = last["messages"].to_string();
+    assert!(
+        sent.contains("message 5") && !sent.contains("message 0"),
+        "{sent}"
+    );
+    assert!(messages.len() <= 6, "{} messages", messages.len());
+    // Everything is still stored.
+    assert_eq!(story.history().len(), 12);
+}
+
+#[test]
+fn a_notice_survives_a_daemon_crash_and_reaches_a_later_client() {
+    let server = ScriptedServer::start();
+    server.set_responder(teacher("photosynthesis [steps=6] [step_ms=300]"));
+    let story = Story::new(server, "");
+    let mut cursor = story.cursor();
+    story.send("Make me a podcast about photosynthesis");
+    let events = story.until_turn_end(&mut cursor);
+    let job = submitted_job(&events);
+    // The daemon dies mid-job; no client is connected when the job finishes.
+    story.env.kill_daemon();
+    story.env.mentor(&["daemon", "start"]).ok();
+    let deadline = Instant::now() + T;
+    loop {
+        let history = story
+            .env
+            .mentor(&["chat", "history", "--notebook", "Biology", "--json"])
+            .json();
+        let ready = history["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["notice"]["kind"] == "ready")
+            .count();
+        if ready == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ready notice: {history}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(story.job_status(&job), "completed");
+}

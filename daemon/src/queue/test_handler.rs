@@ -15,12 +15,16 @@ use futures::future::BoxFuture;
 use mentor_shared::jobs::{JobKind, TestFailure, TestScript};
 use serde::Deserialize;
 
+use mentor_shared::ApiError;
+
 use super::pool::{JobContext, JobError, JobHandler};
+use crate::llm::{ChatRequest, Llm, Priority, WireMessage};
 
 /// The scripted handler.
 pub struct TestHandler {
     log: Option<PathBuf>,
     kind: JobKind,
+    llm: Option<Llm>,
 }
 
 impl TestHandler {
@@ -29,7 +33,14 @@ impl TestHandler {
         TestHandler {
             log,
             kind: JobKind::Test,
+            llm: None,
         }
+    }
+
+    /// The same handler, able to make model requests (`llm_calls`).
+    pub fn with_llm(mut self, llm: Llm) -> TestHandler {
+        self.llm = Some(llm);
+        self
     }
 
     /// A stand-in for a real generator (`podcast`, `quiz`, `study_guide`), so the chat's
@@ -38,7 +49,35 @@ impl TestHandler {
     /// `[fail]` (permanent failure after the steps). It records an `outline` checkpoint first,
     /// as the real generators do, so a failure walkthrough has material to use.
     pub fn stand_in(kind: JobKind, log: Option<PathBuf>) -> TestHandler {
-        TestHandler { log, kind }
+        TestHandler {
+            log,
+            kind,
+            llm: None,
+        }
+    }
+
+    /// One model request at job priority, read to its end.
+    async fn ask_model(&self, ctx: &JobContext, step: u32) -> Result<(), JobError> {
+        let Some(llm) = &self.llm else {
+            return Err(JobError::Permanent("no model client".into()));
+        };
+        let request = ChatRequest {
+            messages: vec![WireMessage::User(format!(
+                "Mentor test job {} step {step}",
+                ctx.job().id
+            ))],
+            ..ChatRequest::default()
+        };
+        let fail = |e: ApiError| {
+            if crate::llm::is_transient(&e) {
+                JobError::Transient(e.to_string())
+            } else {
+                JobError::Permanent(e.to_string())
+            }
+        };
+        let mut stream = llm.stream(&request, Priority::Job).await.map_err(fail)?;
+        while stream.next().await.map_err(fail)?.is_some() {}
+        Ok(())
     }
 
     fn record(&self, ctx: &JobContext, step: u32) {
@@ -64,6 +103,7 @@ fn stand_in_script(topic: &str) -> TestScript {
         fail_times: 0,
         ignore_cancel: false,
         artifact: true,
+        llm_calls: 0,
     };
     for word in topic.split('[').skip(1).filter_map(|w| w.split(']').next()) {
         match word.split_once('=') {
@@ -127,6 +167,9 @@ impl JobHandler for TestHandler {
                         _ = pause => {}
                         _ = ctx.cancelled().cancelled() => return Err(JobError::Cancelled),
                     }
+                }
+                if step < script.llm_calls {
+                    self.ask_model(ctx, step).await?;
                 }
                 self.record(ctx, step);
                 ran += 1;
