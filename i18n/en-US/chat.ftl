@@ -25,3 +25,99 @@ notice-ready-study_guide = Your study guide is ready: “{ $title }”. Open it 
 notice-ready-test = Your test job is done.
 notice-failed = I had trouble generating that. Let me walk you through it instead.
 notice-cancelled = I stopped generating that, as you asked.
+
+# chat, profile and artifact commands
+
+## Command-line help
+
+cli-chat-about = Talk with the teacher, or read the conversation back
+cli-chat-arg-notebook = Notebook id or title (default: the most recently changed one; with none, one is created)
+cli-chat-arg-message = Send this message and print the reply as it streams (`-` reads it from stdin)
+cli-chat-arg-plain = Chat line by line on stdin and stdout, for screen readers and pipes
+cli-chat-arg-wait_jobs = With --message: also wait until the podcasts, quizzes and study guides the teacher started have ended and been announced
+cli-chat-after = With --message, stdout carries the reply alone; tool calls, the teacher's notices and job changes go to stderr. With --json, every event is a JSON line on stdout.
+    With --plain, type a message and press Enter; /stop stops the reply, /help lists the commands, /quit or the end of input leaves (after the reply being written).
+    Exit codes: 0 the teacher answered; 1 the reply failed (the reason is on stderr), was stopped from elsewhere, or a job awaited with --wait-jobs failed; 2 usage error; 130 Ctrl+C, which stops the reply (what had arrived is kept in the conversation).
+cli-chat-history-about = Print a notebook's conversation
+cli-chat-history-arg-notebook = Notebook id or title (default: the most recently changed one)
+cli-chat-history-arg-limit = Only the last N messages (default: all)
+cli-profile-about = Show or change what the teacher knows about you
+cli-profile-show-about = Show your learner profile
+cli-profile-set-about = Change your learner profile (an empty value clears a field)
+cli-profile-set-arg-name = What the teacher calls you
+cli-profile-set-arg-level = Your level, in your own words ("beginner", "second-year student"…)
+cli-profile-set-arg-language = The language the teacher answers in: en-US or fr-FR
+cli-artifact-about = List and show what the background jobs made
+cli-artifact-list-about = List artifacts, newest first
+cli-artifact-list-arg-notebook = Notebook id or title (default: every notebook)
+cli-artifact-show-about = Show an artifact with its content
+cli-artifact-show-arg-artifact = Artifact id (as `mentor artifact list` shows it, with or without `art:`)
+
+## mentor chat
+
+chat-default-notebook = My notebook
+chat-notebook-created = You had no notebook yet: created “{ $title }” ({ $id }).
+chat-role-user = You
+chat-role-assistant = Teacher
+chat-role-notice = Teacher (notice)
+chat-role-tool = Tool
+chat-speaker = { $who }:
+chat-tool-failed = { $tool } failed: { $reason }
+chat-mark-streaming = [still being written]
+chat-mark-stopped = [stopped]
+chat-mark-failed = [failed: { $reason }]
+chat-interrupted = Stopped the reply; what had arrived is kept in the conversation.
+chat-history-empty = No conversation yet in “{ $title }”. Start one with `mentor chat --message "Hello"`.
+chat-history-earlier = { $count ->
+    [one] (1 earlier message is not shown: leave out --limit to see the whole conversation.)
+   *[other] ({ $count } earlier messages are not shown: leave out --limit to see the whole conversation.)
+}
+chat-history-busy = (The teacher is writing a reply.)
+chat-plain-welcome = Chatting in “{ $title }”. Type a message and press Enter; /help lists the commands.
+chat-plain-help = Commands:
+    /stop  stop the reply being written
+    /help  list these commands
+    /quit  leave (so does Ctrl+D)
+    Any other line is sent to the teacher; start it with // to send a line that begins with /.
+chat-plain-unknown-command = Unknown command { $command }. /help lists the commands.
+chat-plain-queued = (The teacher answers this right after the reply being written.)
+chat-plain-nothing-to-stop = No reply is being written.
+chat-job-about = { $kind } about “{ $topic }”
+chat-job-pending = { $job }: queued
+chat-job-processing = { $job }: in progress
+chat-job-completed = { $job }: { $kind ->
+   *[other] ready
+}
+chat-job-cancelled = { $job }: { $kind ->
+   *[other] cancelled
+}
+chat-job-failed = { $job }: failed: { $reason }
+chat-job-stage = { $job }: { $stage }
+err-no-notebooks = You have no notebook yet. Create one with `mentor notebook create "Biology 101"`, or start a conversation with `mentor chat --message "Hello"`.
+err-reply-stopped = The reply was stopped before it finished (from another window?). What had arrived is kept: `mentor chat history` shows it.
+
+## mentor profile
+
+profile-name = Name
+profile-level = Level
+profile-language = Language
+profile-unset = (not set)
+profile-language-default = (not set: the daemon's language)
+profile-updated = Profile updated.
+profile-empty-hint = Tell the teacher about you with `mentor profile set --name Ada --level beginner`.
+profile-usage-language = Mentor speaks { $tags } (an empty value goes back to the daemon's language)
+
+## mentor artifact
+
+artifact-list-empty = No artifacts yet. Ask the teacher for a podcast, a quiz or a study guide, or run `mentor generate quiz --notebook NOTEBOOK`.
+artifact-col-created = CREATED
+artifact-col-notebook = NOTEBOOK
+artifact-status-generating = generating
+artifact-status-ready = ready
+artifact-status-failed = failed
+artifact-status-cancelled = cancelled
+artifact-show-title = Title
+artifact-show-job = Job
+artifact-show-content = Content:
+artifact-show-generating = Still being made: follow it with `mentor jobs watch { $job }`.
+artifact-show-no-content = (no content was saved)

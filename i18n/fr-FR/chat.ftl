@@ -25,3 +25,103 @@ notice-ready-study_guide = Votre fiche de révision est prête : « { $title } �
 notice-ready-test = Votre tâche de test est terminée.
 notice-failed = J'ai eu du mal à le générer. Je vais plutôt vous l’expliquer pas à pas.
 notice-cancelled = J'ai arrêté de le générer, comme vous l’avez demandé.
+
+# chat, profile and artifact commands
+
+## Aide de la ligne de commande
+
+cli-chat-about = Parler avec le professeur, ou relire la conversation
+cli-chat-arg-notebook = Identifiant ou titre du carnet (par défaut : le plus récemment modifié ; s’il n’y en a aucun, un carnet est créé)
+cli-chat-arg-message = Envoyer ce message et afficher la réponse au fil de l’eau (`-` le lit sur l’entrée standard)
+cli-chat-arg-plain = Discuter ligne par ligne sur l’entrée et la sortie standard, pour les lecteurs d’écran et les tubes
+cli-chat-arg-wait_jobs = Avec --message : attendre aussi que les podcasts, quiz et fiches de révision lancés par le professeur soient terminés et annoncés
+cli-chat-after = Avec --message, la sortie standard ne contient que la réponse ; les appels d’outils, les annonces du professeur et l’avancement des tâches vont sur la sortie d’erreur. Avec --json, chaque événement est une ligne JSON sur la sortie standard.
+    Avec --plain, tapez un message puis Entrée ; /stop arrête la réponse, /help liste les commandes, /quit ou la fin de l’entrée termine (après la réponse en cours).
+    Codes de sortie : 0 le professeur a répondu ; 1 la réponse a échoué (la raison est sur la sortie d’erreur), a été arrêtée ailleurs, ou une tâche attendue avec --wait-jobs a échoué ; 2 erreur d’utilisation ; 130 Ctrl+C, qui arrête la réponse (ce qui était arrivé reste dans la conversation).
+cli-chat-history-about = Afficher la conversation d’un carnet
+cli-chat-history-arg-notebook = Identifiant ou titre du carnet (par défaut : le plus récemment modifié)
+cli-chat-history-arg-limit = Seulement les N derniers messages (par défaut : tous)
+cli-profile-about = Afficher ou modifier ce que le professeur sait de vous
+cli-profile-show-about = Afficher votre profil d’apprenant
+cli-profile-set-about = Modifier votre profil d’apprenant (une valeur vide efface le champ)
+cli-profile-set-arg-name = Le nom que le professeur vous donne
+cli-profile-set-arg-level = Votre niveau, avec vos mots (« débutant », « étudiant en deuxième année »…)
+cli-profile-set-arg-language = La langue dans laquelle le professeur répond : en-US ou fr-FR
+cli-artifact-about = Lister et afficher ce que les tâches d’arrière-plan ont créé
+cli-artifact-list-about = Lister les créations, les plus récentes d’abord
+cli-artifact-list-arg-notebook = Identifiant ou titre du carnet (par défaut : tous les carnets)
+cli-artifact-show-about = Afficher une création avec son contenu
+cli-artifact-show-arg-artifact = Identifiant de la création (tel que `mentor artifact list` l’affiche, avec ou sans `art:`)
+
+## mentor chat
+
+chat-default-notebook = Mon carnet
+chat-notebook-created = Vous n’aviez pas encore de carnet : « { $title } » a été créé ({ $id }).
+chat-role-user = Vous
+chat-role-assistant = Professeur
+chat-role-notice = Professeur (annonce)
+chat-role-tool = Outil
+chat-speaker = { $who } :
+chat-tool-failed = échec de { $tool } : { $reason }
+chat-mark-streaming = [en cours d’écriture]
+chat-mark-stopped = [interrompue]
+chat-mark-failed = [échec : { $reason }]
+chat-interrupted = Réponse arrêtée ; ce qui était arrivé reste dans la conversation.
+chat-history-empty = Pas encore de conversation dans « { $title } ». Commencez-en une avec `mentor chat --message "Bonjour"`.
+chat-history-earlier = { $count ->
+    [one] (1 message plus ancien n’est pas affiché : retirez --limit pour voir toute la conversation.)
+   *[other] ({ $count } messages plus anciens ne sont pas affichés : retirez --limit pour voir toute la conversation.)
+}
+chat-history-busy = (Le professeur est en train de répondre.)
+chat-plain-welcome = Conversation dans « { $title } ». Tapez un message puis Entrée ; /help liste les commandes.
+chat-plain-help = Commandes :
+    /stop  arrêter la réponse en cours
+    /help  lister ces commandes
+    /quit  quitter (Ctrl+D aussi)
+    Toute autre ligne est envoyée au professeur ; commencez-la par // pour envoyer une ligne qui commence par /.
+chat-plain-unknown-command = Commande inconnue { $command }. /help liste les commandes.
+chat-plain-queued = (Le professeur y répond juste après la réponse en cours.)
+chat-plain-nothing-to-stop = Aucune réponse n’est en cours.
+chat-job-about = { $kind } sur « { $topic } »
+chat-job-pending = { $job } : en attente
+chat-job-processing = { $job } : en cours
+chat-job-completed = { $job } : { $kind ->
+    [study_guide] prête
+    [test] terminée
+   *[other] prêt
+}
+chat-job-cancelled = { $job } : { $kind ->
+    [study_guide] annulée
+    [test] annulée
+   *[other] annulé
+}
+chat-job-failed = { $job } : échec : { $reason }
+chat-job-stage = { $job } : { $stage }
+err-no-notebooks = Vous n’avez pas encore de carnet. Créez-en un avec `mentor notebook create "Biologie 101"`, ou commencez une conversation avec `mentor chat --message "Bonjour"`.
+err-reply-stopped = La réponse a été arrêtée avant la fin (depuis une autre fenêtre ?). Ce qui était arrivé est conservé : `mentor chat history` l’affiche.
+
+## mentor profile
+
+profile-name = Nom
+profile-level = Niveau
+profile-language = Langue
+profile-unset = (non renseigné)
+profile-language-default = (non renseignée : la langue du démon)
+profile-updated = Profil mis à jour.
+profile-empty-hint = Présentez-vous au professeur avec `mentor profile set --name Ada --level débutant`.
+profile-usage-language = Mentor parle { $tags } (une valeur vide revient à la langue du démon)
+
+## mentor artifact
+
+artifact-list-empty = Aucune création pour l’instant. Demandez au professeur un podcast, un quiz ou une fiche de révision, ou lancez `mentor generate quiz --notebook CARNET`.
+artifact-col-created = CRÉÉE
+artifact-col-notebook = CARNET
+artifact-status-generating = en préparation
+artifact-status-ready = prête
+artifact-status-failed = en échec
+artifact-status-cancelled = annulée
+artifact-show-title = Titre
+artifact-show-job = Tâche
+artifact-show-content = Contenu :
+artifact-show-generating = En cours de préparation : suivez-la avec `mentor jobs watch { $job }`.
+artifact-show-no-content = (aucun contenu n’a été enregistré)

@@ -86,7 +86,8 @@ pub trait Mentor {
     /// `turn_ended`). A message sent while a reply streams is answered right after it.
     async fn chat_send(notebook: String, text: String) -> Result<ChatSent, ApiError>;
     /// Stops the reply being streamed in the notebook's conversation (the partial reply is
-    /// kept, marked stopped) and drops queued messages' turns. True if a reply was stopped.
+    /// kept, marked stopped). Messages sent during that reply are still answered next. True
+    /// if a reply was stopped.
     async fn chat_cancel(notebook: String) -> Result<bool, ApiError>;
     /// The last `limit` messages of the notebook's conversation (0: all).
     async fn chat_history(notebook: String, limit: u32) -> Result<ChatHistory, ApiError>;

@@ -10,8 +10,8 @@ use mentor_shared::{t, ApiError};
 pub enum CliError {
     /// The daemon refused the request.
     Api(ApiError),
-    /// The configuration file is invalid.
-    Config(ConfigError),
+    /// The configuration file is invalid (boxed: it is large, and every result carries it).
+    Config(Box<ConfigError>),
     /// The connection broke during a request.
     Connection(String),
     /// `mentord` could not be found next to `mentor` or on PATH.
@@ -49,6 +49,10 @@ pub enum CliError {
     Aborted,
     /// The directories could not be resolved.
     NoHome(String),
+    /// A command needs a notebook and there is none.
+    NoNotebooks,
+    /// The teacher's reply was stopped (from another client) before it finished.
+    ReplyStopped,
     /// The command already said everything; exit 1 without a message.
     Quiet,
 }
@@ -85,6 +89,8 @@ impl CliError {
             CliError::ConfirmationNeeded => t!(l, "err-confirmation-needed"),
             CliError::Aborted => t!(l, "err-aborted"),
             CliError::NoHome(detail) => t!(l, "err-no-home", detail = detail.as_str()),
+            CliError::NoNotebooks => t!(l, "err-no-notebooks"),
+            CliError::ReplyStopped => t!(l, "err-reply-stopped"),
             CliError::Quiet => String::new(),
         }
     }

@@ -1,7 +1,8 @@
 //! Localized `--help`. The command tree is derived with clap; this walks it and replaces every
 //! description and heading with its Fluent message, so help reads in the learner's language.
 //! Keys: `cli-<path>-about` for a command, `cli-<path>-arg-<id>` (or `cli-arg-<id>` for an
-//! argument shared by many commands). A test checks every key exists in every locale.
+//! argument shared by many commands), and optionally `cli-<path>-after` for text after the
+//! options (modes, exit codes). A test checks every key exists in every locale.
 
 use clap::{Command, CommandFactory};
 use mentor_shared::i18n::{self, Localizer};
@@ -30,6 +31,15 @@ pub fn about_key(path: &[String]) -> String {
     }
 }
 
+/// The message id of the text after a command's options (optional).
+pub fn after_key(path: &[String]) -> String {
+    if path.is_empty() {
+        "cli-after".to_string()
+    } else {
+        format!("cli-{}-after", path.join("-"))
+    }
+}
+
 /// The message ids an argument's help may use, most specific first.
 pub fn arg_keys(path: &[String], id: &str) -> [String; 2] {
     let specific = if path.is_empty() {
@@ -51,6 +61,10 @@ fn walk(mut cmd: Command, path: &[String], l: &Localizer) -> Command {
         .help_template(template)
         .subcommand_help_heading(t!(l, "cli-heading-commands"))
         .subcommand_value_name(t!(l, "cli-value-command"));
+    let after = after_key(path);
+    if l.has(&after) {
+        cmd = cmd.after_help(l.text(&after, None));
+    }
     let ids: Vec<(String, bool)> = cmd
         .get_arguments()
         .map(|a| (a.get_id().to_string(), a.is_positional()))

@@ -16,28 +16,16 @@ use mentor_shared::error::job_status_name;
 use mentor_shared::i18n::{self, FluentArgs, Localizer};
 use mentor_shared::ids::JobId;
 use mentor_shared::jobs::{
-    EventBody, EventFilter, EventsRequest, FailureKind, Job, JobFilter, JobKind, JobStatus,
-    Progress,
+    EventBody, EventFilter, FailureKind, Job, JobFilter, JobKind, JobStatus, Progress,
 };
 use mentor_shared::t;
 use mentor_shared::time::{format_duration, Timestamp};
-use mentor_shared::ApiError;
-use unicode_width::UnicodeWidthStr;
 
+use super::events::{call, current_cursor, poll, recover, Trouble};
 use super::{output, Env};
 use crate::client::{self, answer, ctx, Client};
 use crate::error::CliError;
 
-/// How long one long-poll may wait for an event, in milliseconds.
-const POLL_WAIT_MS: u64 = 30_000;
-/// The request deadline of a long-poll: its wait plus room for the answer.
-const POLL_DEADLINE_SECS: u64 = POLL_WAIT_MS / 1000 + 10;
-/// Most events taken per poll.
-const POLL_MAX_EVENTS: u32 = 1000;
-/// Connections lost in a row (without one successful poll between them) before giving up.
-const MAX_LOSSES: u32 = 5;
-/// Connection attempts after a loss before giving up.
-const RECONNECT_ATTEMPTS: u32 = 8;
 /// Width of the progress bar, between its brackets.
 const BAR_WIDTH: usize = 10;
 /// Spinner frames; one step per event, never on a timer.
@@ -339,7 +327,7 @@ pub fn failure_name(l: &Localizer, f: FailureKind) -> String {
 }
 
 /// A timestamp with its age: `2026-11-24T11:32:53.500Z (3m 05s ago)`.
-fn when(l: &Localizer, t: Timestamp) -> String {
+pub fn when(l: &Localizer, t: Timestamp) -> String {
     format!("{t} ({})", t!(l, "age-ago", age = output::age(t)))
 }
 
@@ -401,17 +389,7 @@ pub fn job_fields(l: &Localizer, job: &Job, now: Timestamp) -> Vec<(String, Stri
 }
 
 fn print_job(l: &Localizer, job: &Job, now: Timestamp) {
-    let fields = job_fields(l, job, now);
-    let width = fields.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
-    for (key, value) in &fields {
-        let pad = " ".repeat(width - key.width());
-        let mut lines = value.lines();
-        outln!("{key}{pad}  {}", lines.next().unwrap_or(""));
-        // A multi-line error message stays under its value column.
-        for more in lines {
-            outln!("{}  {more}", " ".repeat(width));
-        }
-    }
+    output::fields(&job_fields(l, job, now));
     if let Some(result) = &job.result {
         outln!("{}", t!(l, "jobs-show-result"));
         let text = serde_json::to_string_pretty(result).unwrap_or_else(|_| result.to_string());
@@ -604,86 +582,6 @@ fn terminal_width() -> usize {
 // ---------------------------------------------------------------------------------------------
 // Following jobs.
 
-/// Why a watch session ended early.
-enum Trouble {
-    /// The connection broke (the daemon stopped or restarted): reconnect and go on.
-    Lost(String),
-    /// The daemon refused, or the output failed: stop with this error.
-    Failed(CliError),
-}
-
-impl From<CliError> for Trouble {
-    fn from(e: CliError) -> Self {
-        Trouble::Failed(e)
-    }
-}
-
-/// Tells a broken connection from the daemon's own refusal.
-fn call<T>(r: Result<Result<T, ApiError>, tarpc::client::RpcError>) -> Result<T, Trouble> {
-    match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(Trouble::Failed(CliError::Api(e))),
-        Err(e) => Err(Trouble::Lost(e.to_string())),
-    }
-}
-
-/// The current end of the event stream: where a new subscription starts.
-async fn current_cursor(c: &Client) -> Result<mentor_shared::jobs::Cursor, Trouble> {
-    let request = EventsRequest {
-        after: None,
-        max_wait_ms: 0,
-        max_events: 1,
-        filter: EventFilter::default(),
-    };
-    Ok(call(c.rpc.events_next(ctx(10), request).await)?.cursor)
-}
-
-/// Waits for the next events after `cursor` (returns early the moment one is published).
-async fn poll(
-    c: &Client,
-    cursor: mentor_shared::jobs::Cursor,
-    filter: &EventFilter,
-) -> Result<mentor_shared::jobs::EventBatch, Trouble> {
-    let request = EventsRequest {
-        after: Some(cursor),
-        max_wait_ms: POLL_WAIT_MS,
-        max_events: POLL_MAX_EVENTS,
-        filter: filter.clone(),
-    };
-    call(c.rpc.events_next(ctx(POLL_DEADLINE_SECS), request).await)
-}
-
-/// Reconnects after a lost connection, starting the daemon when it is gone.
-async fn recover(
-    env: &Env,
-    screen: &mut Screen,
-    losses: &mut u32,
-    reason: String,
-) -> Result<Client, CliError> {
-    let l = i18n::ui();
-    *losses += 1;
-    if *losses > MAX_LOSSES {
-        return Err(CliError::Connection(reason));
-    }
-    screen.note(&t!(l, "jobs-watch-connection-lost"));
-    let mut delay = Duration::from_millis(100);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match client::connect(&env.dirs).await {
-            Ok(c) => {
-                screen.note(&t!(l, "jobs-watch-reconnected", pid = c.server.pid));
-                return Ok(c);
-            }
-            // The old daemon may still be closing, or a new one still starting.
-            Err(CliError::Connection(_) | CliError::Io { .. }) if attempt < RECONNECT_ATTEMPTS => {}
-            Err(e) => return Err(e),
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
-    }
-}
-
 /// Runs a watch until it ends; Ctrl+C ends it with exit code 130, leaving the job running.
 async fn interruptible<F>(screen: &mut Screen, work: F) -> Result<(), CliError>
 where
@@ -719,7 +617,7 @@ pub async fn follow(env: &Env, c: Client, job: String) -> Result<(), CliError> {
                 Ok(ended) => return screen.finish(&ended),
                 Err(Trouble::Failed(e)) => return Err(e),
                 Err(Trouble::Lost(reason)) => {
-                    c = recover(env, screen, &mut losses, reason).await?;
+                    c = recover(env, &mut |t: &str| screen.note(t), &mut losses, reason).await?;
                 }
             }
         }
@@ -759,8 +657,9 @@ async fn follow_session(
             batch
                 .events
                 .into_iter()
-                .map(|e| match e.body {
-                    EventBody::Job { job } => job,
+                .filter_map(|e| match e.body {
+                    EventBody::Job { job } => Some(job),
+                    _ => None,
                 })
                 .filter(|j| j.id == id)
                 .collect()
@@ -790,7 +689,7 @@ async fn watch_all(env: &Env, c: Client) -> Result<(), CliError> {
                 Ok(never) => match never {},
                 Err(Trouble::Failed(e)) => return Err(e),
                 Err(Trouble::Lost(reason)) => {
-                    c = recover(env, screen, &mut losses, reason).await?;
+                    c = recover(env, &mut |t: &str| screen.note(t), &mut losses, reason).await?;
                 }
             }
         }
@@ -818,8 +717,9 @@ async fn watch_all_session(
             catch_up(c, screen, *since).await?;
         } else {
             for event in batch.events {
-                match event.body {
-                    EventBody::Job { job } => screen.show(&job)?,
+                // Chat events share the stream; a job watcher only shows jobs.
+                if let EventBody::Job { job } = event.body {
+                    screen.show(&job)?;
                 }
             }
         }

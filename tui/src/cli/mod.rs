@@ -1,13 +1,17 @@
 //! The scripting interface: one clap command tree, one file per command family. Every read
 //! command honours `--json`; errors go to stderr; exit codes are 0, 1 (failure) and 2 (usage).
 
+pub mod artifact;
+pub mod chat;
 pub mod config;
 pub mod daemon;
+pub mod events;
 pub mod generate;
 pub mod help;
 pub mod jobs;
 pub mod notebook;
 pub mod output;
+pub mod profile;
 pub mod source;
 pub mod usage;
 
@@ -48,6 +52,14 @@ pub enum Command {
     /// Generate a podcast, a quiz or a study guide in the background.
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
+    /// List and show what the jobs made.
+    #[command(subcommand, visible_alias = "artifacts")]
+    Artifact(artifact::ArtifactCommand),
+    /// Talk with the teacher, or read the conversation back.
+    Chat(chat::ChatArgs),
+    /// Show or change what the teacher knows about you.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
     /// Show the configuration.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -78,7 +90,7 @@ impl Env {
     pub fn config(&self) -> Result<&Config, CliError> {
         self.config
             .as_ref()
-            .map_err(|e| CliError::Config(e.clone()))
+            .map_err(|e| CliError::Config(Box::new(e.clone())))
     }
 }
 
@@ -90,6 +102,9 @@ pub async fn run(env: &Env, command: Command) -> Result<(), CliError> {
         Command::Source(c) => source::run(env, c).await,
         Command::Jobs(c) => jobs::run(env, c).await,
         Command::Generate(c) => generate::run(env, c).await,
+        Command::Artifact(c) => artifact::run(env, c).await,
+        Command::Chat(a) => chat::run(env, a).await,
+        Command::Profile(c) => profile::run(env, c).await,
         Command::Config(c) => config::run(env, c),
         Command::Completions(a) => {
             let mut cmd = help::localized_command();

@@ -62,6 +62,20 @@ pub fn table(headers: &[String], rows: &[Vec<String>]) {
     }
 }
 
+/// Prints `label  value` lines with the values aligned; a multi-line value stays under its
+/// column.
+pub fn fields(fields: &[(String, String)]) {
+    let width = fields.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
+    for (key, value) in fields {
+        let pad = " ".repeat(width - key.width());
+        let mut lines = value.lines();
+        outln!("{key}{pad}  {}", lines.next().unwrap_or(""));
+        for more in lines {
+            outln!("{}  {more}", " ".repeat(width));
+        }
+    }
+}
+
 /// "3m 05s" style age of a timestamp.
 pub fn age(t: Timestamp) -> String {
     format_duration(t.age(Timestamp::now()))
