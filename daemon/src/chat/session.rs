@@ -24,6 +24,8 @@ use crate::store::{conversations, notebooks, sources};
 
 /// Passages put in the system prompt at most (before the token budget).
 const PASSAGES: u32 = 8;
+/// How often the text of a streaming reply is saved.
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Tokens of a failed job's outline or transcript given to the walkthrough.
 const WALKTHROUGH_BUDGET: u32 = 1500;
 
@@ -555,6 +557,7 @@ async fn stream_reply(
         },
         _ = cancel.cancelled() => return Err(stopped(reply)),
     };
+    let mut saved = std::time::Instant::now();
     loop {
         tokio::select! {
             next = stream.next() => match next {
@@ -565,6 +568,18 @@ async fn stream_reply(
                         message_id: reply.id,
                         text,
                     });
+                    // What the learner has seen survives a crash (up to a second of it).
+                    if saved.elapsed() >= SAVE_EVERY {
+                        saved = std::time::Instant::now();
+                        let partial = reply.clone();
+                        if let Err(e) = daemon
+                            .store
+                            .write(move |tx| conversations::finish(tx, &partial))
+                            .await
+                        {
+                            tracing::warn!(error = %e, "cannot save a partial reply");
+                        }
+                    }
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => break,
@@ -600,7 +615,7 @@ async fn build_request(
                 .find(|m| m.role == Role::User)
                 .map(|m| m.text.clone());
             let passages = match question {
-                Some(q) => match sources::search(c, notebook, &q, PASSAGES) {
+                Some(q) => match sources::passages(c, notebook, &q, PASSAGES) {
                     Ok(hits) => hits,
                     Err(crate::store::StoreError::Api(ApiError::EmptyQuery)) => Vec::new(),
                     Err(e) => return Err(e),

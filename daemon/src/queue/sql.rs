@@ -639,7 +639,8 @@ pub fn cancel(
 }
 
 /// Puts a failed or cancelled job back in the queue with fresh attempts, keeping its
-/// checkpoints (finished steps are not redone).
+/// checkpoints (finished steps are not redone). A conversation that asked for it will hear
+/// how the new run ends.
 pub fn retry(conn: &Connection, user: UserId, id: JobId, now: Timestamp) -> StoreResult<JobRow> {
     let row = get(conn, user, id)?;
     if Transition::Retry.apply(row.job.status).is_err() {
@@ -654,7 +655,8 @@ pub fn retry(conn: &Connection, user: UserId, id: JobId, now: Timestamp) -> Stor
         "UPDATE jobs SET status = 'pending', attempts = 0, run_at_ms = ?2, cancel_requested = 0,
                          error_message = NULL, failure = NULL, result = NULL,
                          progress_current = NULL, progress_total = NULL, progress_stage = NULL,
-                         updated_ms = ?2, finished_ms = NULL
+                         updated_ms = ?2, finished_ms = NULL,
+                         chat_notify = CASE WHEN chat_notify = 2 THEN 1 ELSE chat_notify END
          WHERE id = ?1 AND {}",
         Transition::Retry.guard()
     ))?

@@ -168,25 +168,51 @@ pub fn fts_query(text: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" OR "))
 }
 
-/// Full-text search inside one notebook.
+/// Full-text search inside one notebook: short snippets with the matches marked.
 pub fn search(
     conn: &Connection,
     notebook: NotebookId,
     query: &str,
     limit: u32,
 ) -> StoreResult<Vec<SearchHit>> {
+    ranked(
+        conn,
+        notebook,
+        query,
+        limit,
+        "snippet(source_chunks_fts, 0, '**', '**', '…', 24)",
+    )
+}
+
+/// The chunks of one notebook that best match `query`, whole (for the teacher's prompt):
+/// like [`search`], with the full chunk text in `snippet`.
+pub fn passages(
+    conn: &Connection,
+    notebook: NotebookId,
+    query: &str,
+    limit: u32,
+) -> StoreResult<Vec<SearchHit>> {
+    ranked(conn, notebook, query, limit, "c.text")
+}
+
+/// Best matches first; `text` is the SQL expression giving each hit's text.
+fn ranked(
+    conn: &Connection,
+    notebook: NotebookId,
+    query: &str,
+    limit: u32,
+    text: &'static str,
+) -> StoreResult<Vec<SearchHit>> {
     let fts = fts_query(query).ok_or(ApiError::EmptyQuery)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.source_id, s.title, c.position,
-                snippet(source_chunks_fts, 0, '**', '**', '…', 24),
-                bm25(source_chunks_fts)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.source_id, s.title, c.position, {text}, bm25(source_chunks_fts)
          FROM source_chunks_fts
          JOIN source_chunks c ON c.id = source_chunks_fts.rowid
          JOIN sources s ON s.id = c.source_id
          WHERE source_chunks_fts MATCH ?1 AND c.notebook_id = ?2
          ORDER BY bm25(source_chunks_fts)
-         LIMIT ?3",
-    )?;
+         LIMIT ?3"
+    ))?;
     let rows = stmt.query_map(params![fts, notebook.ulid(), limit.clamp(1, 100)], |r| {
         Ok((
             r.get::<_, String>(0)?,
