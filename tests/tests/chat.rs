@@ -497,7 +497,7 @@ fn sources_cannot_steer_the_tools_to_another_notebook() {
         .to_string();
 
     // A model that obeys the injection as well as it can.
-    let calls = vec![
+    let calls = [
         (
             "generate_artifact",
             serde_json::json!({"artifact_type": "quiz", "topic": "acids", "notebook": other_id})
