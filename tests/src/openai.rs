@@ -3,8 +3,9 @@
 //! `POST /v1/chat/completions` with the [`Reply`]s a test queued, streaming them as
 //! server-sent events for real — delays, cuts and stalls happen on the wire.
 //!
-//! It records every request body and its headers, and when each reply's first token went
-//! out, so tests can count requests (no silent retries) and benchmarks can measure latency.
+//! It records every request body and its headers, and when each request arrived and its
+//! reply's first token and last byte went out ([`ScriptedServer::exchanges`]), so tests can
+//! count requests (no silent retries) and benchmarks can measure latency.
 //!
 //! Which reply a request gets: the next queued one ([`ScriptedServer::push`]), else the
 //! responder's choice ([`ScriptedServer::set_responder`]), else the fallback
@@ -21,6 +22,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -250,6 +252,19 @@ fn pieces(text: &str, n: usize) -> Vec<String> {
 
 type Responder = dyn Fn(&Value) -> Reply + Send + Sync;
 
+/// The timeline of one request, in microseconds since the epoch (the machine's realtime
+/// clock, as read in this process). "Went out" means the server's HTTP connection took the
+/// bytes from the reply body to write them to the socket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// When the request (its whole body) had arrived.
+    pub arrived_us: i64,
+    /// When the reply's first token went out (`None`: no token, or not yet).
+    pub first_token_us: Option<i64>,
+    /// When the reply's last byte went out (`None`: not yet, or cut or stalled by script).
+    pub finished_us: Option<i64>,
+}
+
 #[derive(Default)]
 struct Script {
     queue: VecDeque<Reply>,
@@ -258,6 +273,7 @@ struct Script {
     requests: Vec<Value>,
     headers: Vec<HeaderMap>,
     first_token_sent_us: Vec<i64>,
+    exchanges: Vec<Exchange>,
 }
 
 #[derive(Default)]
@@ -301,8 +317,15 @@ impl ScriptedServer {
                     .build()
                     .expect("server runtime");
                 runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    // Small writes go out at once, as real model servers send them (Go's
+                    // and Python's asyncio's sockets default to TCP_NODELAY; tokio's do
+                    // not): Nagle's algorithm would hold a reply's second write until the
+                    // client's delayed ACK, some 40 ms, and charge it to the daemon.
+                    let listener = tokio::net::TcpListener::from_std(listener)
+                        .expect("tokio listener")
+                        .tap_io(|tcp| {
+                            let _ = tcp.set_nodelay(true);
+                        });
                     tokio::select! {
                         served = axum::serve(listener, app) => {
                             if let Err(e) = served {
@@ -389,6 +412,12 @@ impl ScriptedServer {
     pub fn first_token_sent_us(&self) -> Vec<i64> {
         self.shared.lock().first_token_sent_us.clone()
     }
+
+    /// The timeline of each request, in the order they arrived (the order of
+    /// [`ScriptedServer::requests`]).
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.lock().exchanges.clone()
+    }
 }
 
 impl Drop for ScriptedServer {
@@ -407,15 +436,25 @@ async fn models() -> Json<Value> {
 }
 
 async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived_us = now_us();
     let request = serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    let (queued, responder, fallback) = {
+    let (index, queued, responder, fallback) = {
         let mut state = shared.lock();
         state.requests.push(request.clone());
         state.headers.push(headers);
+        state.exchanges.push(Exchange {
+            arrived_us,
+            ..Exchange::default()
+        });
         shared.arrived.notify_all();
         let queued = state.queue.pop_front();
-        (queued, state.responder.clone(), state.fallback.clone())
+        (
+            state.exchanges.len() - 1,
+            queued,
+            state.responder.clone(),
+            state.fallback.clone(),
+        )
     };
     let reply = queued
         .or_else(|| responder.map(|f| f(&request)))
@@ -430,12 +469,76 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     if let Some(gate) = &reply.gate {
         gate.notified().await;
     }
-    serve(reply, shared)
+    serve(reply, shared, index)
 }
 
-type Chunks = mpsc::Receiver<Result<Bytes, std::io::Error>>;
+/// A piece of a reply body on its way to the connection.
+struct Piece {
+    chunk: Result<Bytes, std::io::Error>,
+    mark: Mark,
+}
 
-fn serve(reply: Reply, shared: Arc<Shared>) -> Response {
+/// What the moment a piece goes out means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// Nothing to record.
+    Plain,
+    /// It carries the reply's first token.
+    FirstToken,
+    /// Nothing more follows (an empty piece, never written): everything before it went out.
+    Finished,
+}
+
+impl Piece {
+    fn plain(chunk: Result<Bytes, std::io::Error>) -> Piece {
+        Piece {
+            chunk,
+            mark: Mark::Plain,
+        }
+    }
+
+    fn finished() -> Piece {
+        Piece {
+            chunk: Ok(Bytes::new()),
+            mark: Mark::Finished,
+        }
+    }
+}
+
+type Pieces = mpsc::Sender<Piece>;
+
+/// The body a reply's pieces flow into. Times are taken here, as the connection pulls each
+/// piece to write it, rather than when the writer queued it.
+fn body(rx: mpsc::Receiver<Piece>, shared: Arc<Shared>, index: usize) -> Body {
+    Body::from_stream(futures::stream::unfold(rx, move |mut rx| {
+        let shared = shared.clone();
+        async move {
+            loop {
+                let piece = rx.recv().await?;
+                let at = now_us();
+                match piece.mark {
+                    Mark::Plain => {}
+                    Mark::FirstToken => {
+                        let mut state = shared.lock();
+                        state.first_token_sent_us.push(at);
+                        if let Some(e) = state.exchanges.get_mut(index) {
+                            e.first_token_us = Some(at);
+                        }
+                    }
+                    Mark::Finished => {
+                        if let Some(e) = shared.lock().exchanges.get_mut(index) {
+                            e.finished_us = Some(at);
+                        }
+                        continue;
+                    }
+                }
+                return Some((piece.chunk, rx));
+            }
+        }
+    }))
+}
+
+fn serve(reply: Reply, shared: Arc<Shared>, index: usize) -> Response {
     let (tx, rx) = mpsc::channel(16);
     let (status, content_type) = match reply.kind {
         Kind::Status { code, body } => {
@@ -443,7 +546,9 @@ fn serve(reply: Reply, shared: Arc<Shared>) -> Response {
             let delay = reply.delay_first;
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let _ = tx.send(Ok(Bytes::from(body))).await;
+                if tx.send(Piece::plain(Ok(Bytes::from(body)))).await.is_ok() {
+                    let _ = tx.send(Piece::finished()).await;
+                }
             });
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let kind = if json {
@@ -454,43 +559,38 @@ fn serve(reply: Reply, shared: Arc<Shared>) -> Response {
             (status, kind)
         }
         Kind::Sse(frames) => {
-            tokio::spawn(write_frames(frames, reply.delay_first, tx, shared));
+            tokio::spawn(write_frames(frames, reply.delay_first, tx));
             (StatusCode::OK, "text/event-stream")
         }
     };
-    let body = Body::from_stream(futures::stream::unfold(rx, |mut rx: Chunks| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    }));
     (
         status,
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        body,
+        body(rx, shared, index),
     )
         .into_response()
 }
 
 /// Writes the frames in batches, flushing early only for pauses, cuts, stalls and the first
 /// token (whose send time is recorded).
-async fn write_frames(
-    frames: Arc<Vec<Frame>>,
-    delay_first: Duration,
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-    shared: Arc<Shared>,
-) {
+async fn write_frames(frames: Arc<Vec<Frame>>, delay_first: Duration, tx: Pieces) {
     if !delay_first.is_zero() {
         tokio::time::sleep(delay_first).await;
     }
     let first_token = frames.iter().position(Frame::has_token);
     let mut batch = String::new();
-    async fn flush(tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, batch: &mut String) -> bool {
+    async fn flush(tx: &Pieces, batch: &mut String) -> bool {
+        flush_marked(tx, batch, Mark::Plain).await
+    }
+    async fn flush_marked(tx: &Pieces, batch: &mut String, mark: Mark) -> bool {
         if batch.is_empty() {
             return true;
         }
-        let bytes = Bytes::from(std::mem::take(batch));
-        tx.send(Ok(bytes)).await.is_ok()
+        let chunk = Ok(Bytes::from(std::mem::take(batch)));
+        tx.send(Piece { chunk, mark }).await.is_ok()
     }
     for (i, frame) in frames.iter().enumerate() {
         match frame {
@@ -498,11 +598,9 @@ async fn write_frames(
                 batch.push_str("data: ");
                 batch.push_str(data);
                 batch.push_str("\n\n");
-                if first_token == Some(i) {
-                    if !flush(&tx, &mut batch).await {
-                        return;
-                    }
-                    shared.lock().first_token_sent_us.push(now_us());
+                if first_token == Some(i) && !flush_marked(&tx, &mut batch, Mark::FirstToken).await
+                {
+                    return;
                 }
             }
             Frame::Raw(raw) => batch.push_str(raw),
@@ -516,7 +614,8 @@ async fn write_frames(
                 if flush(&tx, &mut batch).await {
                     // Let what was written reach the client before the connection drops.
                     tokio::time::sleep(Duration::from_millis(20)).await;
-                    let _ = tx.send(Err(std::io::Error::other("scripted cut"))).await;
+                    let cut = Err(std::io::Error::other("scripted cut"));
+                    let _ = tx.send(Piece::plain(cut)).await;
                 }
                 return;
             }
@@ -531,7 +630,9 @@ async fn write_frames(
             return;
         }
     }
-    flush(&tx, &mut batch).await;
+    if flush(&tx, &mut batch).await {
+        let _ = tx.send(Piece::finished()).await;
+    }
 }
 
 fn now_us() -> i64 {

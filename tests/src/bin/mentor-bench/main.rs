@@ -28,15 +28,19 @@ use serde_json::{json, Value};
 /// One scenario: its name and the function that measures it.
 type ScenarioFn = fn(&Bench) -> Result<Report>;
 
+mod chat;
 mod push;
 mod queue;
 
-/// Every scenario, in the order `all` runs them. Later: chat-overhead, relay, tool-ack, gate,
-/// podcast-tts, tui, local-llm, soak.
+/// Every scenario, in the order `all` runs them. Later: podcast-tts, tui, local-llm, soak.
 const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("cli", scenario_cli),
     ("queue", queue::scenario_queue),
     ("push", push::scenario_push),
+    ("chat-overhead", chat::scenario_chat_overhead),
+    ("relay", chat::scenario_relay),
+    ("tool-ack", chat::scenario_tool_ack),
+    ("gate", chat::scenario_gate),
 ];
 
 /// Notebooks the `cli` scenario creates before timing `notebook list`.
