@@ -35,6 +35,19 @@ pub fn closed_port_url() -> String {
     format!("http://127.0.0.1:{}/v1", crate::closed_port())
 }
 
+/// The last message of a request body the server received, as (role, text).
+pub fn last_message(request: &Value) -> (String, String) {
+    let m = request["messages"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    (
+        m["role"].as_str().unwrap_or("").to_string(),
+        m["content"].as_str().unwrap_or("").to_string(),
+    )
+}
+
 /// One piece of a streamed reply.
 #[derive(Debug, Clone)]
 pub enum Frame {

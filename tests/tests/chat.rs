@@ -7,25 +7,12 @@ use std::time::{Duration, Instant};
 use mentor_shared::chat::{ChatMessage, MessageState, NoticeKind, Role, TurnOutcome};
 use mentor_shared::jobs::{Cursor, Event, EventBody, EventFilter, EventsRequest, JobStatus};
 use mentor_shared::service::MentorClient;
-use mentor_tests::openai::{Frame, Reply, ScriptedServer};
+use mentor_tests::openai::{last_message, Frame, Reply, ScriptedServer};
 use mentor_tests::rpc::{answer, connect, ctx};
 use mentor_tests::TestEnv;
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(20);
-
-/// The last message of a request the server received, as (role, text).
-fn last(request: &Value) -> (String, String) {
-    let m = request["messages"]
-        .as_array()
-        .and_then(|a| a.last())
-        .cloned()
-        .unwrap_or(Value::Null);
-    (
-        m["role"].as_str().unwrap_or("").to_string(),
-        m["content"].as_str().unwrap_or("").to_string(),
-    )
-}
 
 fn all_text(request: &Value) -> String {
     request["messages"].to_string()
@@ -224,7 +211,7 @@ fn slow_reply(n: usize, every: Duration) -> Reply {
 /// after a tool result, walks through a failure, and answers anything else.
 fn teacher(topic: &'static str) -> impl Fn(&Value) -> Reply + Send + Sync + 'static {
     move |request: &Value| {
-        let (role, text) = last(request);
+        let (role, text) = last_message(request);
         if role == "tool" {
             Reply::text("Meanwhile, let us look at chlorophyll.")
         } else if text.contains("Note from Mentor") {
@@ -233,7 +220,7 @@ fn teacher(topic: &'static str) -> impl Fn(&Value) -> Reply + Send + Sync + 'sta
             let args = serde_json::json!({"artifact_type": "podcast", "topic": topic});
             Reply::tool_call("generate_artifact", &args.to_string())
         } else if text.contains("slowly") {
-            slow_reply(40, Duration::from_millis(50))
+            slow_reply(40, Duration::from_millis(100))
         } else {
             Reply::text("Chlorophyll absorbs red and blue light.")
         }
@@ -382,7 +369,7 @@ fn a_ready_notice_waits_for_the_reply_that_is_streaming() {
     story.send("Make me a podcast about photosynthesis");
     let events = story.until_turn_end(&mut cursor);
     let job = submitted_job(&events);
-    // A two-second reply, during which the job ends.
+    // A four-second reply, during which the job (under a second) ends.
     story.send("Tell me slowly about leaves");
     let events = story.until_turn_end(&mut cursor);
     assert_eq!(outcome(&events), TurnOutcome::Completed);
@@ -688,20 +675,7 @@ fn a_turn_stops_calling_tools_after_max_rounds() {
             Reply::text("Here is what I found.")
         }
     });
-    let env_config = "[chat]\nmax_tool_rounds = 2\n";
-    let story = Story::new(server, "");
-    story.env.write_config(&format!(
-        "[llm]\nbase_url = \"{}\"\nmodel = \"scripted\"\n{env_config}",
-        story.server.base_url()
-    ));
-    story.env.mentor(&["daemon", "stop"]).ok();
-    let story = Story {
-        client: story
-            .rt
-            .block_on(connect_restarted(&story.env))
-            .expect("reconnect"),
-        ..story
-    };
+    let story = Story::new(server, "[chat]\nmax_tool_rounds = 2");
     let mut cursor = story.cursor();
     story.send("Find everything about leaves");
     let events = story.until_turn_end(&mut cursor);
@@ -715,30 +689,11 @@ fn a_turn_stops_calling_tools_after_max_rounds() {
     assert!(tokens(&events).contains("what I found"));
 }
 
-/// Starts the daemon again (after a config change) and connects.
-async fn connect_restarted(env: &TestEnv) -> anyhow::Result<MentorClient> {
-    let status = env.mentor(&["daemon", "start"]);
-    anyhow::ensure!(status.code == 0, "daemon start failed: {status:?}");
-    connect(&env.dirs()).await
-}
-
 #[test]
 fn history_is_trimmed_to_its_budget_but_never_the_system_prompt() {
     let server = ScriptedServer::start();
     server.set_responder(|_: &Value| Reply::text("Noted."));
-    let story = Story::new(server, "");
-    story.env.write_config(&format!(
-        "[llm]\nbase_url = \"{}\"\nmodel = \"scripted\"\n[chat]\nhistory_budget_tokens = 256\n",
-        story.server.base_url()
-    ));
-    story.env.mentor(&["daemon", "stop"]).ok();
-    let story = Story {
-        client: story
-            .rt
-            .block_on(connect_restarted(&story.env))
-            .expect("reconnect"),
-        ..story
-    };
+    let story = Story::new(server, "[chat]\nhistory_budget_tokens = 256");
     let mut cursor = story.cursor();
     for i in 0..6 {
         // About 100 tokens each.

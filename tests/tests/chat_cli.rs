@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use mentor_tests::openai::{closed_port_url, Frame, Reply, ScriptedServer};
+use mentor_tests::openai::{closed_port_url, last_message, Frame, Reply, ScriptedServer};
 use mentor_tests::{Run, TestEnv};
 use serde_json::Value;
 
@@ -40,19 +40,6 @@ fn mentor_with_stdin(env: &TestEnv, args: &[&str], input: &str) -> Run {
 fn usage_error(run: &Run) -> &str {
     assert_eq!(run.code, 2, "expected a usage error (exit 2): {run:#?}");
     &run.stderr
-}
-
-/// The last message of a model request, as (role, text).
-fn last_message(request: &Value) -> (String, String) {
-    let m = request["messages"]
-        .as_array()
-        .and_then(|a| a.last())
-        .cloned()
-        .unwrap_or(Value::Null);
-    (
-        m["role"].as_str().unwrap_or("").to_string(),
-        m["content"].as_str().unwrap_or("").to_string(),
-    )
 }
 
 /// A teacher: asks for a podcast on `topic` when the learner wants one, goes on teaching after

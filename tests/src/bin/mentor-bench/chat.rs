@@ -28,7 +28,7 @@ use mentor_shared::jobs::{
     TestScript,
 };
 use mentor_shared::service::MentorClient;
-use mentor_tests::openai::{Exchange, Frame, Reply, ScriptedServer};
+use mentor_tests::openai::{last_message, Exchange, Frame, Reply, ScriptedServer};
 use mentor_tests::rpc::{self, answer, ctx};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -313,19 +313,6 @@ fn new_exchanges(server: &ScriptedServer, from: usize, n: usize) -> Result<Vec<E
         all.len().saturating_sub(from)
     );
     Ok(all[from..].to_vec())
-}
-
-/// The last message of a request body, as (role, text).
-fn last_message(request: &Value) -> (String, String) {
-    let m = request["messages"]
-        .as_array()
-        .and_then(|a| a.last())
-        .cloned()
-        .unwrap_or(Value::Null);
-    (
-        m["role"].as_str().unwrap_or("").to_string(),
-        m["content"].as_str().unwrap_or("").to_string(),
-    )
 }
 
 fn p99(samples: &[f64]) -> f64 {
