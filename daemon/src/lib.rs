@@ -38,6 +38,8 @@ pub struct Options {
     pub config: Config,
     /// Protocol version to speak (tests use another to check the mismatch message).
     pub protocol: u32,
+    /// The runtime job handlers run on (its own threads, at a lower CPU priority).
+    pub jobs: tokio::runtime::Handle,
     /// Register the scripted `test` job handler (tests and benchmarks only).
     pub test_handlers: bool,
     /// Also register scripted stand-ins for the podcast, quiz and study-guide generators
@@ -54,6 +56,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         dirs,
         config,
         protocol,
+        jobs,
         test_handlers,
         stand_ins,
     } = opts;
@@ -133,7 +136,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         http,
     });
     spawn_signal_handler(daemon.shutdown.clone());
-    queue::pool::start(queue, &daemon.tasks, daemon.shutdown.clone()).await;
+    queue::pool::start(queue, &daemon.tasks, &jobs, daemon.shutdown.clone()).await;
     if let Err(e) = chat::start(&daemon).await {
         tracing::error!(error = %e, "cannot start the conversations' announcer");
     }

@@ -60,14 +60,24 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let jobs = match jobs_runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mentord: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = runtime.block_on(mentor_daemon::run(Options {
         dirs,
         config,
         protocol,
+        jobs: jobs.handle().clone(),
         test_handlers: std::env::var_os("MENTORD_TEST_HANDLERS")
             .is_some_and(|v| v == "1" || v == "stand-in"),
         stand_ins: std::env::var_os("MENTORD_TEST_HANDLERS").is_some_and(|v| v == "stand-in"),
     }));
+    // Handlers have been stopped and their jobs given back by now.
+    jobs.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -80,6 +90,28 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// How much lower than the daemon's own the jobs' CPU priority is (a nice increment).
+const JOBS_NICENESS: i32 = 10;
+
+/// The runtime the job handlers run on: threads of their own, at a lower CPU priority (on
+/// Linux, a nice value is per thread), so a burst of background work (a podcast's transcript,
+/// its speech, which runs in child processes that inherit the priority) never makes the
+/// teacher's reply or the status line wait for a core.
+fn jobs_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let base = rustix::process::getpriority_process(None).unwrap_or(0);
+    let nice = (base + JOBS_NICENESS).min(19);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(32)
+        .thread_name("mentord-jobs")
+        .on_thread_start(move || {
+            // Best effort: a failure only leaves the thread at the daemon's priority.
+            let _ = rustix::process::setpriority_process(None, nice);
+        })
+        .enable_all()
+        .build()
 }
 
 fn describe(e: &StartError, l: &i18n::Localizer) -> String {

@@ -13,6 +13,7 @@ use mentor_shared::time::Timestamp;
 use mentor_shared::ApiError;
 use tarpc::context::Context;
 
+use crate::queue::bus::Wait;
 use crate::queue::sql::NewJob;
 use crate::state::Daemon;
 use crate::store::{conversations, notebooks, objectives, sources};
@@ -455,8 +456,11 @@ impl Mentor for Peer {
                 self.user,
                 request.after,
                 &request.filter,
-                request.max_events as usize,
-                std::time::Duration::from_millis(request.max_wait_ms),
+                Wait {
+                    max: request.max_events as usize,
+                    max_wait: std::time::Duration::from_millis(request.max_wait_ms),
+                    linger: std::time::Duration::from_millis(request.linger_ms),
+                },
                 &self.daemon.shutdown,
             )
             .await)

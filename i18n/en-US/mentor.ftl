@@ -79,6 +79,7 @@ daemon-status-clients = Clients
 daemon-status-notebooks = Notebooks
 daemon-status-sources = Sources
 err-connection-lost = Lost the connection to the daemon ({ $reason }). If it keeps happening, see `mentor daemon logs`.
+err-connection-closed = the daemon closed the connection
 err-mentord-not-found = Cannot find the `mentord` program next to `mentor` or on your PATH. Run ./install.sh, or set MENTORD to its path.
 err-daemon-start-failed = The Mentor daemon could not start: { $detail }
 err-daemon-start-timeout = The Mentor daemon did not answer after starting. See its log: { $log }

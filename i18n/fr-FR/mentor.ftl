@@ -79,6 +79,7 @@ daemon-status-clients = Clients
 daemon-status-notebooks = Carnets
 daemon-status-sources = Sources
 err-connection-lost = Connexion au démon perdue ({ $reason }). Si cela se répète, voyez `mentor daemon logs`.
+err-connection-closed = le démon a fermé la connexion
 err-mentord-not-found = Programme `mentord` introuvable à côté de `mentor` ou dans votre PATH. Lancez ./install.sh, ou indiquez son chemin dans MENTORD.
 err-daemon-start-failed = Le démon Mentor n’a pas pu démarrer : { $detail }
 err-daemon-start-timeout = Le démon Mentor n’a pas répondu après son démarrage. Voyez son journal : { $log }

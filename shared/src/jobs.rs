@@ -434,7 +434,43 @@ pub struct EventFilter {
     pub job: Option<JobId>,
     /// Only this notebook.
     pub notebook: Option<NotebookId>,
+    /// Only jobs, or only the conversation (absent: both).
+    #[serde(default)]
+    pub kinds: EventKinds,
 }
+
+/// The two families of events. A client that follows both a conversation and its jobs holds
+/// one long-poll for each, so a busy job (a progress event every few milliseconds) never
+/// puts the teacher's next token behind a round trip; the global sequence numbers still
+/// order the two streams against each other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKinds {
+    /// Every event.
+    #[default]
+    All,
+    /// `job` events only.
+    Jobs,
+    /// Everything but `job` events: messages, tokens, tool calls, ends of turns.
+    Conversation,
+}
+
+impl EventKinds {
+    /// Whether `body` is of these kinds.
+    pub fn admit(self, body: &EventBody) -> bool {
+        let job = matches!(body, EventBody::Job { .. });
+        match self {
+            EventKinds::All => true,
+            EventKinds::Jobs => job,
+            EventKinds::Conversation => !job,
+        }
+    }
+}
+
+/// The linger Mentor's own clients ask for on their job-events long-poll when they follow a
+/// conversation too (`mentor chat`, the terminal client): a status line redrawn ten times a
+/// second loses nothing, and busy jobs cost a few round trips a second instead of hundreds.
+pub const JOBS_LINGER_MS: u64 = 100;
 
 /// A long-poll for events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -447,6 +483,11 @@ pub struct EventsRequest {
     pub max_events: u32,
     /// Which events.
     pub filter: EventFilter,
+    /// Once an event is there, how long to wait for more before answering, in milliseconds
+    /// (capped at 1 000; 0, the default: answer at once). For clients that draw what the
+    /// events say, such as a status line: fewer round trips when jobs are busy.
+    #[serde(default)]
+    pub linger_ms: u64,
 }
 
 /// Events after a cursor.

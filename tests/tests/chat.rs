@@ -55,6 +55,7 @@ impl Story {
             max_wait_ms: 0,
             max_events: 1,
             filter: EventFilter::default(),
+            linger_ms: 0,
         };
         self.rt
             .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
@@ -113,6 +114,7 @@ impl Story {
                 max_wait_ms: 2000,
                 max_events: 1000,
                 filter: EventFilter::default(),
+                linger_ms: 0,
             };
             let batch = self
                 .rt
@@ -580,6 +582,7 @@ fn without_a_model_the_turn_fails_clearly_and_the_rest_works() {
                         max_wait_ms: 0,
                         max_events: 1,
                         filter: EventFilter::default(),
+                        linger_ms: 0,
                     },
                 )
                 .await,
@@ -604,6 +607,7 @@ fn without_a_model_the_turn_fails_clearly_and_the_rest_works() {
                             max_wait_ms: 5000,
                             max_events: 100,
                             filter: EventFilter::default(),
+                            linger_ms: 0,
                         },
                     )
                     .await,

@@ -22,6 +22,7 @@ const LOCK_CONFLICT_EXIT: i32 = mentor_shared::paths::EXIT_ALREADY_RUNNING;
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A connected, version-checked client.
+#[derive(Clone)]
 pub struct Client {
     /// The RPC stub.
     pub rpc: MentorClient,

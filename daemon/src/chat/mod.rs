@@ -126,7 +126,7 @@ pub async fn start(daemon: &Arc<Daemon>) -> Result<(), ApiError> {
         let bus = daemon.queue.bus().clone();
         let mut after = Some(bus.last_seq());
         rescan(&daemon).await;
-        while let Some(news) = bus.next_internal(&mut after, &daemon.shutdown).await {
+        while let Some(news) = bus.next_job_ends(&mut after, &daemon.shutdown).await {
             match news {
                 Internal::Missed => rescan(&daemon).await,
                 Internal::Events(events) => {

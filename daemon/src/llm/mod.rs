@@ -48,7 +48,10 @@ pub struct Llm {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// One connection pool per priority: a pooled connection's I/O runs on the runtime that
+    /// opened it, so the chat's must not be opened by a job (jobs run on their own, lower
+    /// priority runtime; see `main.rs`).
+    http: Clients,
     url: String,
     model: String,
     auth: Option<HeaderValue>,
@@ -77,6 +80,28 @@ impl std::fmt::Debug for Llm {
     }
 }
 
+#[derive(Clone)]
+struct Clients {
+    chat: reqwest::Client,
+    jobs: reqwest::Client,
+}
+
+impl Clients {
+    fn new(connect: Duration) -> Result<Clients, reqwest::Error> {
+        Ok(Clients {
+            chat: http_client(connect)?,
+            jobs: http_client(connect)?,
+        })
+    }
+
+    fn get(&self, priority: Priority) -> &reqwest::Client {
+        match priority {
+            Priority::Chat => &self.chat,
+            Priority::Job => &self.jobs,
+        }
+    }
+}
+
 fn http_client(connect: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(connect)
@@ -88,7 +113,7 @@ impl Llm {
     /// A client for the configured server, with a gate of `max_concurrent` places.
     pub fn new(config: &LlmConfig) -> Result<Llm, ApiError> {
         let connect = Duration::from_secs(config.connect_timeout_secs);
-        let http = http_client(connect).map_err(|e| ApiError::Internal {
+        let http = Clients::new(connect).map_err(|e| ApiError::Internal {
             message: format!("cannot set up the HTTP client for the model server: {e}"),
         })?;
         let auth = match config.api_key.as_deref().map(str::trim) {
@@ -136,7 +161,7 @@ impl Llm {
     /// the limits rounded up to whole seconds.
     pub fn with_timeouts(self, connect: Duration, first_token: Duration, idle: Duration) -> Llm {
         let i = &self.inner;
-        let http = http_client(connect).unwrap_or_else(|e| {
+        let http = Clients::new(connect).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot rebuild the HTTP client; keeping the connect timeout");
             i.http.clone()
         });
@@ -195,6 +220,7 @@ impl Llm {
         let permit = i.gate.acquire(priority).await;
         let mut request = i
             .http
+            .get(priority)
             .post(url)
             .header(CONTENT_TYPE, "application/json")
             .body(bytes);

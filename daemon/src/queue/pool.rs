@@ -145,13 +145,22 @@ impl JobContext {
 }
 
 /// Starts the pool: `jobs.concurrency` workers and the periodic recovery, all tracked by
-/// `tasks` and stopped by `shutdown`. Recovers jobs left by a previous run first.
-pub async fn start(queue: Arc<Queue>, tasks: &TaskTracker, shutdown: CancellationToken) {
+/// `tasks` and stopped by `shutdown`, the workers (and the handlers they run) on `runtime`.
+/// Recovers jobs left by a previous run first.
+pub async fn start(
+    queue: Arc<Queue>,
+    tasks: &TaskTracker,
+    runtime: &tokio::runtime::Handle,
+    shutdown: CancellationToken,
+) {
     if let Err(e) = queue.recover(true).await {
         tracing::error!(error = %e, "start-up recovery failed");
     }
     for worker in 0..queue.config.concurrency {
-        tasks.spawn(worker_loop(queue.clone(), worker, shutdown.clone()));
+        tasks.spawn_on(
+            worker_loop(queue.clone(), worker, shutdown.clone()),
+            runtime,
+        );
     }
     tasks.spawn(recovery_loop(queue.clone(), shutdown.clone()));
     // Stop running handlers as soon as shutdown begins; their jobs are released.

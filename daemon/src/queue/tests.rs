@@ -16,10 +16,11 @@ use rusqlite::params;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::bus::{EventBus, Wait};
 use super::sql::{self, ClaimResult, Finish, NewJob};
 use super::test_handler::TestHandler;
 use super::transitions::Transition;
-use super::{backoff, bus::EventBus, pool, Claim, Queue};
+use super::{backoff, pool, Claim, Queue};
 use crate::store::{notebooks, Store};
 
 const ME: UserId = UserId(1000);
@@ -92,7 +93,13 @@ impl Fixture {
     }
 
     async fn start_pool(&self) {
-        pool::start(self.queue.clone(), &self.tasks, self.shutdown.clone()).await;
+        pool::start(
+            self.queue.clone(),
+            &self.tasks,
+            &tokio::runtime::Handle::current(),
+            self.shutdown.clone(),
+        )
+        .await;
     }
 
     async fn job(&self, id: JobId) -> mentor_shared::jobs::Job {
@@ -105,6 +112,7 @@ impl Fixture {
         let filter = EventFilter {
             job: Some(id),
             notebook: None,
+            ..EventFilter::default()
         };
         let mut cursor = bus.fetch(ME, None, &filter, 1).cursor;
         let deadline = Instant::now() + limit;
@@ -116,7 +124,13 @@ impl Fixture {
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "job {id} still {:?}", job.status);
             let batch = bus
-                .next(ME, Some(cursor), &filter, 100, left, &self.shutdown)
+                .next(
+                    ME,
+                    Some(cursor),
+                    &filter,
+                    Wait::new(100, left),
+                    &self.shutdown,
+                )
                 .await;
             cursor = batch.cursor;
         }
@@ -385,6 +399,7 @@ async fn transient_failures_back_off_then_resume_from_checkpoints() {
     let filter = EventFilter {
         job: Some(id),
         notebook: None,
+        ..EventFilter::default()
     };
     let mut cursor = bus.fetch(ME, None, &filter, 1).cursor;
     f.start_pool().await;
@@ -396,8 +411,7 @@ async fn transient_failures_back_off_then_resume_from_checkpoints() {
                 ME,
                 Some(cursor),
                 &filter,
-                100,
-                Duration::from_secs(10),
+                Wait::new(100, Duration::from_secs(10)),
                 &f.shutdown,
             )
             .await;
@@ -498,6 +512,7 @@ async fn cancel_ends_pending_jobs_at_once_and_running_ones_within_a_second() {
         let filter = EventFilter {
             job: Some(running),
             notebook: None,
+            ..EventFilter::default()
         };
         let mut cursor = bus.fetch(ME, None, &filter, 1).cursor;
         while f.job(running).await.progress.is_none() {
@@ -506,8 +521,7 @@ async fn cancel_ends_pending_jobs_at_once_and_running_ones_within_a_second() {
                     ME,
                     Some(cursor),
                     &filter,
-                    10,
-                    Duration::from_secs(5),
+                    Wait::new(10, Duration::from_secs(5)),
                     &f.shutdown,
                 )
                 .await

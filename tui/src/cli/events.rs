@@ -8,9 +8,14 @@
 use std::time::Duration;
 
 use mentor_shared::i18n;
-use mentor_shared::jobs::{Cursor, EventBatch, EventFilter, EventsRequest};
+use mentor_shared::ids::NotebookId;
+use mentor_shared::jobs::{
+    Cursor, EventBatch, EventFilter, EventKinds, EventsRequest, JOBS_LINGER_MS,
+};
 use mentor_shared::t;
 use mentor_shared::ApiError;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::Env;
 use crate::client::{self, ctx, Client};
@@ -57,19 +62,102 @@ pub async fn current_cursor(c: &Client) -> Result<Cursor, Trouble> {
         max_wait_ms: 0,
         max_events: 1,
         filter: EventFilter::default(),
+        linger_ms: 0,
     };
     Ok(call(c.rpc.events_next(ctx(10), request).await)?.cursor)
 }
 
 /// Waits for the next events after `cursor` (returns early the moment one is published).
 pub async fn poll(c: &Client, cursor: Cursor, filter: &EventFilter) -> Result<EventBatch, Trouble> {
+    poll_lingering(c, cursor, filter, 0).await
+}
+
+/// [`poll`], the answer lingering `linger_ms` after the first event for more.
+async fn poll_lingering(
+    c: &Client,
+    cursor: Cursor,
+    filter: &EventFilter,
+    linger_ms: u64,
+) -> Result<EventBatch, Trouble> {
     let request = EventsRequest {
         after: Some(cursor),
         max_wait_ms: POLL_WAIT_MS,
         max_events: POLL_MAX_EVENTS,
         filter: filter.clone(),
+        linger_ms,
     };
     call(c.rpc.events_next(ctx(POLL_DEADLINE_SECS), request).await)
+}
+
+/// A notebook's events as a conversation follows them: two long-polls from the same cursor,
+/// the conversation's on the caller's connection, answered the moment an event comes, and the
+/// jobs' on a connection of its own, lingering [`JOBS_LINGER_MS`]. A job reporting progress
+/// every few milliseconds then costs a few round trips a second, and never puts the teacher's
+/// next token behind the encoding of its events. Batches come as each poll answers; sequence
+/// numbers order the two streams if a caller needs it.
+pub struct NotebookEvents {
+    rx: mpsc::UnboundedReceiver<Result<EventBatch, Trouble>>,
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl NotebookEvents {
+    /// Starts following `notebook`'s events after `cursor`; `env` opens the jobs' connection.
+    pub async fn start(
+        env: &Env,
+        c: &Client,
+        cursor: Cursor,
+        notebook: NotebookId,
+    ) -> Result<NotebookEvents, Trouble> {
+        let jobs = match client::connect_existing(&env.dirs).await {
+            Ok(Some(jobs)) => jobs,
+            Ok(None) => return Err(Trouble::Lost(t!(i18n::ui(), "err-connection-closed"))),
+            Err(CliError::Connection(reason)) => return Err(Trouble::Lost(reason)),
+            Err(e) => return Err(Trouble::Failed(e)),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let follow = |c: Client, kinds: EventKinds, linger_ms: u64| {
+            let tx = tx.clone();
+            let filter = EventFilter {
+                job: None,
+                notebook: Some(notebook),
+                kinds,
+            };
+            tokio::spawn(async move {
+                let mut cursor = cursor;
+                loop {
+                    let batch = poll_lingering(&c, cursor, &filter, linger_ms).await;
+                    let lost = batch.is_err();
+                    if let Ok(b) = &batch {
+                        cursor = b.cursor;
+                    }
+                    if tx.send(batch).is_err() || lost {
+                        return;
+                    }
+                }
+            })
+        };
+        let tasks = [
+            follow(c.clone(), EventKinds::Conversation, 0),
+            follow(jobs, EventKinds::Jobs, JOBS_LINGER_MS),
+        ];
+        Ok(NotebookEvents { rx, tasks })
+    }
+
+    /// The next batch from either stream.
+    pub async fn next(&mut self) -> Result<EventBatch, Trouble> {
+        match self.rx.recv().await {
+            Some(batch) => batch,
+            None => Err(Trouble::Lost(t!(i18n::ui(), "err-connection-closed"))),
+        }
+    }
+}
+
+impl Drop for NotebookEvents {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 /// Reconnects after a lost connection, starting the daemon when it is gone. `note` says

@@ -644,6 +644,7 @@ async fn follow_session(
     let filter = EventFilter {
         job: Some(id),
         notebook: None,
+        ..EventFilter::default()
     };
     let mut current = job;
     loop {

@@ -24,8 +24,8 @@ use anyhow::{bail, ensure, Context, Result};
 use mentor_shared::chat::{Role, TurnOutcome};
 use mentor_shared::ids::NotebookId;
 use mentor_shared::jobs::{
-    Cursor, EventBatch, EventBody, EventFilter, EventsRequest, Job, JobRequest, JobSpec, JobStatus,
-    TestScript,
+    Cursor, EventBatch, EventBody, EventFilter, EventKinds, EventsRequest, Job, JobRequest,
+    JobSpec, JobStatus, TestScript, JOBS_LINGER_MS,
 };
 use mentor_shared::service::MentorClient;
 use mentor_tests::openai::{last_message, Exchange, Frame, Reply, ScriptedServer};
@@ -35,8 +35,11 @@ use tokio::sync::mpsc;
 
 use super::{median, percentile, progress, summarize, Bench, Home, Report, MIN_PERCENTILE_SAMPLES};
 
-/// Timed chat turns per phase of `chat-overhead`, and timed tool calls of `tool-ack`.
+/// Timed tool calls of `tool-ack`.
 const TURNS: usize = 1000;
+/// Timed chat turns per phase of `chat-overhead`, and the blocks each phase is cut into.
+const OVERHEAD_TURNS: usize = 3000;
+const OVERHEAD_BLOCKS: usize = 6;
 /// Untimed turns before the timed ones.
 const WARMUP_TURNS: usize = 20;
 /// Test jobs running throughout the loaded phase of `chat-overhead`.
@@ -140,16 +143,23 @@ struct Conversation {
     client: MentorClient,
     notebook: NotebookId,
     arrivals: mpsc::UnboundedReceiver<Result<Arrival>>,
-    listener: tokio::task::JoinHandle<()>,
+    listeners: [tokio::task::JoinHandle<()>; 2],
 }
 
 impl Drop for Conversation {
     fn drop(&mut self) {
-        self.listener.abort();
+        for listener in &self.listeners {
+            listener.abort();
+        }
     }
 }
 
-fn poll(after: Option<Cursor>, max_wait_ms: u64, notebook: NotebookId) -> EventsRequest {
+fn poll(
+    after: Option<Cursor>,
+    max_wait_ms: u64,
+    notebook: NotebookId,
+    kinds: EventKinds,
+) -> EventsRequest {
     EventsRequest {
         after,
         max_wait_ms,
@@ -157,6 +167,12 @@ fn poll(after: Option<Cursor>, max_wait_ms: u64, notebook: NotebookId) -> Events
         filter: EventFilter {
             job: None,
             notebook: Some(notebook),
+            kinds,
+        },
+        // As `mentor chat` asks: job events lingered, the conversation's at once.
+        linger_ms: match kinds {
+            EventKinds::Jobs => JOBS_LINGER_MS,
+            _ => 0,
         },
     }
 }
@@ -165,13 +181,14 @@ async fn listen(
     client: MentorClient,
     mut cursor: Cursor,
     notebook: NotebookId,
+    kinds: EventKinds,
     tx: mpsc::UnboundedSender<Result<Arrival>>,
 ) {
     loop {
         let r = client
             .events_next(
                 ctx(Duration::from_secs(40)),
-                poll(Some(cursor), 30_000, notebook),
+                poll(Some(cursor), 30_000, notebook, kinds),
             )
             .await;
         let at_us = now_us();
@@ -200,14 +217,32 @@ impl Conversation {
                 .await,
         )?
         .id;
-        let start = answer(client.events_next(ctx(T), poll(None, 0, notebook)).await)?.cursor;
+        let all = EventKinds::All;
+        let start = answer(
+            client
+                .events_next(ctx(T), poll(None, 0, notebook, all))
+                .await,
+        )?
+        .cursor;
         let (tx, arrivals) = mpsc::unbounded_channel();
-        let listener = tokio::spawn(listen(client.clone(), start, notebook, tx));
+        // The jobs' events come over a connection of their own, as `mentor chat` has them: a
+        // batch of them being encoded or decoded never holds up a token on the other.
+        let jobs_client = rpc::connect(&home.dirs()).await?;
+        let listeners = [
+            tokio::spawn(listen(
+                client.clone(),
+                start,
+                notebook,
+                EventKinds::Conversation,
+                tx.clone(),
+            )),
+            tokio::spawn(listen(jobs_client, start, notebook, EventKinds::Jobs, tx)),
+        ];
         Ok(Conversation {
             client,
             notebook,
             arrivals,
-            listener,
+            listeners,
         })
     }
 
@@ -274,21 +309,23 @@ impl Conversation {
         Ok(answer(self.client.job_submit(ctx(T), request).await)?.job)
     }
 
-    /// Waits until every one of `jobs` is processing.
-    async fn wait_processing(&self, jobs: &[Job]) -> Result<()> {
+    /// Waits until every one of `jobs` has `status` (processing: not yet ended either).
+    async fn wait_status(&self, jobs: &[Job], status: JobStatus) -> Result<()> {
         let deadline = tokio::time::Instant::now() + T;
         for job in jobs {
             loop {
                 let shown = answer(self.client.job_show(ctx(T), job.id.to_string()).await)?;
-                match shown.status {
-                    JobStatus::Processing => break,
-                    JobStatus::Pending => {}
-                    other => bail!("job {} is {other:?}, not running", job.id),
+                if shown.status == status {
+                    break;
+                }
+                if shown.status.is_terminal() {
+                    bail!("job {} is {:?}, not {status:?}", job.id, shown.status);
                 }
                 ensure!(
                     tokio::time::Instant::now() < deadline,
-                    "job {} did not start",
-                    job.id
+                    "job {} is still {:?}, not {status:?}",
+                    job.id,
+                    shown.status
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -320,9 +357,12 @@ fn p99(samples: &[f64]) -> f64 {
 }
 
 /// `chat-overhead`: first token sent by the server → its `token` event at the client, idle
-/// and under load.
+/// and under load. The two phases are interleaved in [`OVERHEAD_BLOCKS`] blocks each (idle
+/// then loaded, then loaded then idle, …), so a change in the machine's own load during the
+/// run weighs on both alike.
 pub fn scenario_chat_overhead(bench: &Bench) -> Result<Report> {
-    let turns = bench.samples(TURNS);
+    let turns = bench.samples(OVERHEAD_TURNS);
+    let per_block = turns.div_ceil(OVERHEAD_BLOCKS).max(1);
     let server = ScriptedServer::start();
     server.set_fallback(Some(Reply::text("Chlorophyll absorbs red and blue light.")));
     let home = start_daemon(
@@ -334,41 +374,56 @@ pub fn scenario_chat_overhead(bench: &Bench) -> Result<Report> {
     let rt = runtime()?;
     let (idle, loaded, job_events_per_s) = rt.block_on(async {
         let mut chat = Conversation::open(&home, "Bench").await?;
-        let (idle, _) = first_token_latencies(&mut chat, &server, turns, "idle").await?;
-
-        progress(&format!(
-            "starting {LOAD_JOBS} test jobs of {LOAD_STEPS} steps x {LOAD_STEP_MS} ms"
-        ));
-        let mut jobs = Vec::new();
-        for _ in 0..LOAD_JOBS {
-            let script = TestScript {
-                steps: LOAD_STEPS,
-                step_ms: LOAD_STEP_MS,
-                ..TestScript::default()
-            };
-            jobs.push(chat.submit(script).await?);
+        for i in 0..WARMUP_TURNS {
+            chat.turn(&format!("Warm-up question {i}?")).await?;
         }
-        chat.wait_processing(&jobs).await?;
-        let started = now_us();
-        let (loaded, job_events) =
-            first_token_latencies(&mut chat, &server, turns, "loaded").await?;
-        let elapsed_s = (now_us() - started) as f64 / 1e6;
-        // Still all running: the load lasted the whole phase.
-        chat.wait_processing(&jobs).await?;
-        chat.cancel(&jobs).await?;
-        anyhow::Ok((idle, loaded, job_events as f64 / elapsed_s))
+        let (mut idle, mut loaded) = (Timings::default(), Timings::default());
+        let (mut job_events, mut loaded_s) = (0, 0.0);
+        progress(&format!(
+            "{turns} turns per phase in {OVERHEAD_BLOCKS} blocks each; load: {LOAD_JOBS} test \
+             jobs of {LOAD_STEPS} steps x {LOAD_STEP_MS} ms"
+        ));
+        for block in 0..OVERHEAD_BLOCKS {
+            let n = per_block.min(turns - idle.latencies.len());
+            let loaded_first = block % 2 == 1;
+            for phase_loaded in [loaded_first, !loaded_first] {
+                if !phase_loaded {
+                    idle.time(&mut chat, &server, n, "idle").await?;
+                    continue;
+                }
+                let mut jobs = Vec::new();
+                for _ in 0..LOAD_JOBS {
+                    let script = TestScript {
+                        steps: LOAD_STEPS,
+                        step_ms: LOAD_STEP_MS,
+                        ..TestScript::default()
+                    };
+                    jobs.push(chat.submit(script).await?);
+                }
+                chat.wait_status(&jobs, JobStatus::Processing).await?;
+                // The jobs' first steps, then the measure.
+                for i in 0..5 {
+                    chat.turn(&format!("Loaded warm-up {block}.{i}?")).await?;
+                }
+                let started = now_us();
+                job_events += loaded.time(&mut chat, &server, n, "loaded").await?;
+                loaded_s += (now_us() - started) as f64 / 1e6;
+                // Still all running: the load lasted the whole block.
+                chat.wait_status(&jobs, JobStatus::Processing).await?;
+                chat.cancel(&jobs).await?;
+                chat.wait_status(&jobs, JobStatus::Cancelled).await?;
+            }
+            progress(&format!("  block {}/{OVERHEAD_BLOCKS}", block + 1));
+        }
+        anyhow::Ok((idle, loaded, job_events as f64 / loaded_s))
     })?;
     progress(&format!(
         "loaded phase: the client received {job_events_per_s:.0} job events/s besides the chat"
     ));
-    summarize("idle first-token latency", &idle, MIN_PERCENTILE_SAMPLES);
-    summarize(
-        "loaded first-token latency",
-        &loaded,
-        MIN_PERCENTILE_SAMPLES,
-    );
-    let idle_p99_ms = p99(&idle);
-    let loaded_p99_ms = p99(&loaded);
+    idle.summarize("idle");
+    loaded.summarize("loaded");
+    let idle_p99_ms = p99(&idle.latencies);
+    let loaded_p99_ms = p99(&loaded.latencies);
     drop(rt);
     drop(home);
     Ok(Report {
@@ -381,48 +436,57 @@ pub fn scenario_chat_overhead(bench: &Bench) -> Result<Report> {
     })
 }
 
-/// Runs warm-up then `turns` timed turns; returns the latencies (ms) and the job events the
-/// client received during the timed turns.
-async fn first_token_latencies(
-    chat: &mut Conversation,
-    server: &ScriptedServer,
-    turns: usize,
-    phase: &str,
-) -> Result<(Vec<f64>, usize)> {
-    for i in 0..WARMUP_TURNS {
-        chat.turn(&format!("Warm-up question {i}?")).await?;
-    }
-    progress(&format!("{phase}: timing {turns} turns"));
-    let mut latencies = Vec::with_capacity(turns);
-    // The two legs: server → the daemon's publication, publication → client.
-    let (mut to_bus, mut to_client) = (Vec::new(), Vec::new());
-    let mut job_events = 0;
-    for i in 0..turns {
-        let before = server.request_count();
-        let turn = chat
-            .turn(&format!("What does chlorophyll do? ({phase} {i})"))
-            .await?;
-        job_events += turn.job_events;
-        let exchange = new_exchanges(server, before, 1)?[0];
-        let sent = exchange
-            .first_token_us
-            .context("the server recorded no first token")?;
-        let received = turn
-            .first_token_us
-            .context("the client saw no token event")?;
-        let published = turn
-            .first_token_published_us
-            .context("the client saw no token event")?;
-        latencies.push(us_to_ms(received - sent));
-        to_bus.push(us_to_ms(published - sent));
-        to_client.push(us_to_ms(received - published));
-        if (i + 1) % 250 == 0 {
-            progress(&format!("  {}/{turns}", i + 1));
+/// First-token latencies of one phase (ms), with their two legs: server → the daemon's
+/// publication, publication → client.
+#[derive(Default)]
+struct Timings {
+    latencies: Vec<f64>,
+    to_bus: Vec<f64>,
+    to_client: Vec<f64>,
+}
+
+impl Timings {
+    /// Times `turns` turns; returns the job events the client received meanwhile.
+    async fn time(
+        &mut self,
+        chat: &mut Conversation,
+        server: &ScriptedServer,
+        turns: usize,
+        phase: &str,
+    ) -> Result<usize> {
+        let mut job_events = 0;
+        for i in 0..turns {
+            let before = server.request_count();
+            let turn = chat
+                .turn(&format!("What does chlorophyll do? ({phase} {i})"))
+                .await?;
+            job_events += turn.job_events;
+            let exchange = new_exchanges(server, before, 1)?[0];
+            let sent = exchange
+                .first_token_us
+                .context("the server recorded no first token")?;
+            let received = turn
+                .first_token_us
+                .context("the client saw no token event")?;
+            let published = turn
+                .first_token_published_us
+                .context("the client saw no token event")?;
+            self.latencies.push(us_to_ms(received - sent));
+            self.to_bus.push(us_to_ms(published - sent));
+            self.to_client.push(us_to_ms(received - published));
         }
+        Ok(job_events)
     }
-    summarize(&format!("{phase}: server → bus"), &to_bus, 1);
-    summarize(&format!("{phase}: bus → client"), &to_client, 1);
-    Ok((latencies, job_events))
+
+    fn summarize(&self, phase: &str) {
+        summarize(&format!("{phase}: server → bus"), &self.to_bus, 1);
+        summarize(&format!("{phase}: bus → client"), &self.to_client, 1);
+        summarize(
+            &format!("{phase} first-token latency"),
+            &self.latencies,
+            MIN_PERCENTILE_SAMPLES,
+        );
+    }
 }
 
 /// `relay`: one long reply from the server through the daemon to the client.

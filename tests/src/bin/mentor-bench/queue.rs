@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use futures::future::BoxFuture;
-use mentor_daemon::queue::bus::EventBus;
+use mentor_daemon::queue::bus::{EventBus, Wait};
 use mentor_daemon::queue::sql::NewJob;
 use mentor_daemon::queue::{pool, JobContext, JobError, JobHandler, Queue};
 use mentor_daemon::store::{notebooks, Store};
@@ -110,7 +110,13 @@ fn mentor_queue(db: &Path, jobs: usize) -> Result<(f64, Vec<f64>)> {
         ));
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        pool::start(queue.clone(), &tasks, shutdown.clone()).await;
+        pool::start(
+            queue.clone(),
+            &tasks,
+            &tokio::runtime::Handle::current(),
+            shutdown.clone(),
+        )
+        .await;
 
         // Completions are counted from the event bus, as a client would see them.
         let start_cursor = bus.fetch(ME, None, &EventFilter::default(), 1).cursor;
@@ -127,8 +133,7 @@ fn mentor_queue(db: &Path, jobs: usize) -> Result<(f64, Vec<f64>)> {
                             ME,
                             Some(cursor),
                             &EventFilter::default(),
-                            1000,
-                            Duration::from_secs(30),
+                            Wait::new(1000, Duration::from_secs(30)),
                             &stop,
                         )
                         .await;

@@ -11,7 +11,7 @@ use std::io::{BufRead, IsTerminal};
 use mentor_shared::chat::{ChatSent, Role, TurnOutcome};
 use mentor_shared::i18n::{self, Localizer};
 use mentor_shared::ids::{MessageId, NotebookId};
-use mentor_shared::jobs::{Cursor, EventBody, EventFilter};
+use mentor_shared::jobs::EventBody;
 use mentor_shared::t;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
@@ -20,7 +20,7 @@ use super::announce::JobAnnouncer;
 use super::printer::{Layout, Printer};
 use super::turn::{JobWaits, TurnWatch};
 use super::{words, Target};
-use crate::cli::events::{call, current_cursor, poll, recover, Trouble};
+use crate::cli::events::{call, current_cursor, recover, NotebookEvents, Trouble};
 use crate::cli::Env;
 use crate::client::{ctx, Client};
 use crate::error::CliError;
@@ -220,12 +220,9 @@ pub async fn send_one(
 ) -> Result<(), CliError> {
     let l = i18n::ui();
     let mut sigint = ctrl_c()?;
-    let mut cursor = once(current_cursor(&c).await)?;
+    let cursor = once(current_cursor(&c).await)?;
+    let mut events = once(NotebookEvents::start(env, &c, cursor, target.id).await)?;
     let sent = crate::client::answer(c.rpc.chat_send(ctx(30), target.id.to_string(), text).await)?;
-    let filter = EventFilter {
-        job: None,
-        notebook: Some(target.id),
-    };
     let mut watch = TurnWatch::new(&sent);
     let mut waits = JobWaits::default();
     let mut view = (!env.json).then(|| View::new(Layout::Reply));
@@ -234,7 +231,7 @@ pub async fn send_one(
     }
     loop {
         let batch = tokio::select! {
-            b = poll(&c, cursor, &filter) => once(b)?,
+            b = events.next() => once(b)?,
             _ = sigint.recv() => {
                 if let Some(v) = &mut view {
                     v.printer.end_line();
@@ -247,8 +244,8 @@ pub async fn send_one(
                 std::process::exit(EXIT_INTERRUPTED);
             }
         };
-        cursor = batch.cursor;
         if batch.reload {
+            waits.missed_events();
             once(catch_up(&c, target.id, &mut watch, view.as_mut()).await)?;
         }
         for event in &batch.events {
@@ -363,8 +360,7 @@ struct Plain<'a> {
     l: &'static Localizer,
     c: Client,
     target: Target,
-    filter: EventFilter,
-    cursor: Cursor,
+    events: NotebookEvents,
     /// JSON Lines instead of text.
     view: Option<View>,
     /// The learner typed on a terminal: show a prompt.
@@ -382,16 +378,13 @@ pub async fn plain(env: &Env, c: Client, target: Target) -> Result<(), CliError>
     let mut sigint = ctrl_c()?;
     let interactive = std::io::stdin().is_terminal() && !env.json;
     let cursor = once(current_cursor(&c).await)?;
+    let events = once(NotebookEvents::start(env, &c, cursor, target.id).await)?;
     let mut chat = Plain {
         env,
         l,
         c,
-        filter: EventFilter {
-            job: None,
-            notebook: Some(target.id),
-        },
         target,
-        cursor,
+        events,
         view: (!env.json).then(|| View::new(Layout::Plain)),
         interactive,
         watch: None,
@@ -427,7 +420,7 @@ pub async fn plain(env: &Env, c: Client, target: Target) -> Result<(), CliError>
             }
         }
         tokio::select! {
-            batch = poll(&chat.c, chat.cursor, &chat.filter) => chat.events(batch).await?,
+            batch = chat.events.next() => chat.on_events(batch).await?,
             line = input.recv(), if !ended => match line {
                 Some(Input::Line(text)) => {
                     if let Some(v) = &mut chat.view {
@@ -485,7 +478,7 @@ impl Plain<'_> {
     }
 
     /// Handles a batch of events, or the loss of the connection.
-    async fn events(
+    async fn on_events(
         &mut self,
         batch: Result<mentor_shared::jobs::EventBatch, Trouble>,
     ) -> Result<(), CliError> {
@@ -496,7 +489,6 @@ impl Plain<'_> {
             Err(Trouble::Lost(reason)) => return self.reconnect(reason).await,
         };
         self.losses = 0;
-        self.cursor = batch.cursor;
         if batch.reload {
             if let Some(w) = &mut self.watch {
                 let r = catch_up(&self.c, self.target.id, w, self.view.as_mut()).await;
@@ -532,7 +524,8 @@ impl Plain<'_> {
         }
         let mut note = |text: &str| eprintln!("{text}");
         self.c = recover(self.env, &mut note, &mut self.losses, reason).await?;
-        self.cursor = once(current_cursor(&self.c).await)?;
+        let cursor = once(current_cursor(&self.c).await)?;
+        self.events = once(NotebookEvents::start(self.env, &self.c, cursor, self.target.id).await)?;
         self.watch = None;
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! These are pure state machines fed with events in stream order, so they are tested without
 //! a daemon.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mentor_shared::chat::{ChatSent, MessageState, NoticeKind, Role, TurnOutcome};
 use mentor_shared::ids::{JobId, MessageId};
@@ -126,6 +126,11 @@ pub struct JobWaits {
     submitted: BTreeSet<JobId>,
     ended: HashMap<JobId, NoticeKind>,
     walkthrough: bool,
+    /// Jobs whose final record came (on the jobs' own stream, which may lag the notice by
+    /// its linger): the command ends once their last status line is out too.
+    records_ended: HashSet<JobId>,
+    /// Events were missed: final records may never come, so they are not waited for.
+    records_missed: bool,
 }
 
 impl JobWaits {
@@ -153,13 +158,26 @@ impl JobWaits {
                 }
             }
             EventBody::TurnEnded { .. } => self.walkthrough = false,
+            EventBody::Job { job } if job.status.is_terminal() => {
+                self.records_ended.insert(job.id);
+            }
             _ => {}
         }
     }
 
-    /// True when every job started has ended and been announced, and no walkthrough is due.
+    /// Events were missed (a reload): stop waiting for the jobs' final records.
+    pub fn missed_events(&mut self) {
+        self.records_missed = true;
+    }
+
+    /// True when every job started has ended and been announced (its final record shown),
+    /// and no walkthrough is due.
     pub fn done(&self) -> bool {
-        !self.walkthrough && self.submitted.iter().all(|j| self.ended.contains_key(j))
+        !self.walkthrough
+            && self.submitted.iter().all(|j| {
+                self.ended.contains_key(j)
+                    && (self.records_missed || self.records_ended.contains(j))
+            })
     }
 
     /// True when a job failed or was cancelled.
@@ -173,7 +191,7 @@ mod tests {
     use super::*;
     use mentor_shared::chat::{ChatMessage, Notice};
     use mentor_shared::ids::NotebookId;
-    use mentor_shared::jobs::JobKind;
+    use mentor_shared::jobs::{JobKind, JobStatus};
     use mentor_shared::time::Timestamp;
     use mentor_shared::ApiError;
 
@@ -312,11 +330,44 @@ mod tests {
         assert!(!waits.done());
         waits.observe(&notice(nb, NoticeKind::Ready, quiz), true);
         assert!(!waits.done());
+        // The final records come on the jobs' stream, before or after the notices.
+        waits.observe(&record(quiz, JobStatus::Completed), true);
+        waits.observe(&record(podcast, JobStatus::Processing), true);
         waits.observe(&notice(nb, NoticeKind::Failed, podcast), true);
         assert!(!waits.done(), "the walkthrough turn is still due");
         assert!(waits.any_unsuccessful());
         waits.observe(&reply_start(nb), true);
         waits.observe(&ended(nb, TurnOutcome::Completed), true);
+        assert!(!waits.done(), "the podcast's final record has not come");
+        let mut missed = waits.clone();
+        waits.observe(&record(podcast, JobStatus::Error), true);
         assert!(waits.done());
+        missed.missed_events();
+        assert!(missed.done());
+    }
+
+    fn record(id: JobId, status: JobStatus) -> EventBody {
+        EventBody::Job {
+            job: mentor_shared::jobs::Job {
+                id,
+                kind: JobKind::Quiz,
+                status,
+                notebook_id: None,
+                artifact_id: None,
+                topic: String::new(),
+                params: serde_json::Value::Null,
+                progress: None,
+                result: None,
+                error_message: None,
+                failure: None,
+                attempts: 1,
+                max_attempts: 1,
+                run_at: Timestamp(0),
+                cancel_requested: false,
+                created: Timestamp(0),
+                updated: Timestamp(0),
+                finished: None,
+            },
+        }
     }
 }
