@@ -460,6 +460,7 @@ impl Mentor for Peer {
                     max: request.max_events as usize,
                     max_wait: std::time::Duration::from_millis(request.max_wait_ms),
                     linger: std::time::Duration::from_millis(request.linger_ms),
+                    coalesce: request.coalesce_progress,
                 },
                 &self.daemon.shutdown,
             )

@@ -488,6 +488,11 @@ pub struct EventsRequest {
     /// events say, such as a status line: fewer round trips when jobs are busy.
     #[serde(default)]
     pub linger_ms: u64,
+    /// Of several `job` events of one job with the same status in one answer, send only the
+    /// last (each carries the whole record, so only intermediate progress is left out; every
+    /// status change stays). For status lines, with `linger_ms`.
+    #[serde(default)]
+    pub coalesce_progress: bool,
 }
 
 /// Events after a cursor.

@@ -287,6 +287,8 @@ struct Script {
     headers: Vec<HeaderMap>,
     first_token_sent_us: Vec<i64>,
     exchanges: Vec<Exchange>,
+    /// Keep request bodies as `null` (a long benchmark would hold gigabytes of them).
+    forget_bodies: bool,
 }
 
 #[derive(Default)]
@@ -429,7 +431,19 @@ impl ScriptedServer {
     /// The timeline of each request, in the order they arrived (the order of
     /// [`ScriptedServer::requests`]).
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.shared.lock().exchanges.clone()
+        self.exchanges_from(0)
+    }
+
+    /// The timelines of the requests from the `from`-th on.
+    pub fn exchanges_from(&self, from: usize) -> Vec<Exchange> {
+        let state = self.shared.lock();
+        state.exchanges.get(from..).unwrap_or_default().to_vec()
+    }
+
+    /// From now on, [`ScriptedServer::requests`] holds `null` for each body (the responder
+    /// still sees them): for benchmarks of thousands of requests.
+    pub fn forget_bodies(&self) {
+        self.shared.lock().forget_bodies = true;
     }
 }
 
@@ -454,7 +468,12 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
     let (index, queued, responder, fallback) = {
         let mut state = shared.lock();
-        state.requests.push(request.clone());
+        let kept = if state.forget_bodies {
+            Value::Null
+        } else {
+            request.clone()
+        };
+        state.requests.push(kept);
         state.headers.push(headers);
         state.exchanges.push(Exchange {
             arrived_us,

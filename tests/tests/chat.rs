@@ -56,6 +56,7 @@ impl Story {
             max_events: 1,
             filter: EventFilter::default(),
             linger_ms: 0,
+            coalesce_progress: false,
         };
         self.rt
             .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
@@ -115,6 +116,7 @@ impl Story {
                 max_events: 1000,
                 filter: EventFilter::default(),
                 linger_ms: 0,
+                coalesce_progress: false,
             };
             let batch = self
                 .rt
@@ -583,6 +585,7 @@ fn without_a_model_the_turn_fails_clearly_and_the_rest_works() {
                         max_events: 1,
                         filter: EventFilter::default(),
                         linger_ms: 0,
+                        coalesce_progress: false,
                     },
                 )
                 .await,
@@ -608,6 +611,7 @@ fn without_a_model_the_turn_fails_clearly_and_the_rest_works() {
                             max_events: 100,
                             filter: EventFilter::default(),
                             linger_ms: 0,
+                            coalesce_progress: false,
                         },
                     )
                     .await,

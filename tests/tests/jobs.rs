@@ -492,3 +492,102 @@ fn deleting_a_notebook_ends_its_jobs_for_their_watchers() {
     let id = env.submit_test_job("Chemistry", r#"{"steps":1}"#);
     assert_eq!(env.mentor(&["jobs", "watch", &id]).code, 0);
 }
+
+/// What a status line asks for over the socket: only job events, lingering, progress
+/// coalesced. Every status change still comes, in order, with the last progress of each
+/// answer; a conversation-only poll hears nothing of the job.
+#[test]
+fn a_status_line_poll_gets_every_status_change_and_fewer_progress_events() {
+    use mentor_shared::ids::NotebookId;
+    use mentor_shared::jobs::{EventBody, EventFilter, EventKinds, EventsRequest, JobStatus};
+    use mentor_tests::rpc::{answer, connect, ctx};
+
+    let env = env_with("");
+    let notebook: NotebookId = env
+        .mentor(&["notebook", "show", "Biology", "--json"])
+        .json()["id"]
+        .as_str()
+        .expect("notebook id")
+        .parse()
+        .expect("a notebook id");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client = rt.block_on(connect(&env.dirs())).expect("connect");
+    let request = |after, kinds, linger_ms, coalesce_progress| EventsRequest {
+        after,
+        max_wait_ms: 5_000,
+        max_events: 1000,
+        filter: EventFilter {
+            job: None,
+            notebook: Some(notebook),
+            kinds,
+        },
+        linger_ms,
+        coalesce_progress,
+    };
+    let poll = |r: EventsRequest| {
+        rt.block_on(async { answer(client.events_next(ctx(Duration::from_secs(15)), r).await) })
+            .expect("events_next")
+    };
+    let start = poll(request(None, EventKinds::All, 0, false)).cursor;
+    let id = env.submit_test_job("Biology", r#"{"steps":40,"step_ms":10}"#);
+    // The status line: lingering answers, coalesced.
+    let (mut cursor, mut seen, mut answers) = (start, Vec::new(), 0);
+    while !seen
+        .last()
+        .is_some_and(|(s, _): &(JobStatus, u32)| s.is_terminal())
+    {
+        let batch = poll(request(Some(cursor), EventKinds::Jobs, 200, true));
+        assert!(!batch.reload);
+        answers += 1;
+        assert!(answers < 100, "the job never ended: {seen:?}");
+        cursor = batch.cursor;
+        for event in batch.events {
+            let EventBody::Job { job } = event.body else {
+                panic!("a jobs poll got {:?}", event.body)
+            };
+            assert_eq!(job.id.to_string(), id);
+            seen.push((job.status, job.progress.map_or(0, |p| p.current)));
+        }
+    }
+    let statuses: Vec<JobStatus> = seen.iter().map(|(s, _)| *s).fold(Vec::new(), |mut v, s| {
+        if v.last() != Some(&s) {
+            v.push(s);
+        }
+        v
+    });
+    assert_eq!(
+        statuses,
+        [
+            JobStatus::Pending,
+            JobStatus::Processing,
+            JobStatus::Completed
+        ],
+        "{seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0].1 <= w[1].1),
+        "progress went back: {seen:?}"
+    );
+    // 40 steps of 10 ms take about 0.4 s: a few answers, not one per step.
+    assert!(seen.len() < 25, "progress was not coalesced: {seen:?}");
+    // Every event, for a watcher that wants them all: one per step.
+    let all = poll(request(Some(start), EventKinds::Jobs, 0, false));
+    let progress = all
+        .events
+        .iter()
+        .filter(
+            |e| matches!(&e.body, EventBody::Job { job } if job.status == JobStatus::Processing),
+        )
+        .count();
+    assert!(progress >= 41, "{progress} processing events for 40 steps");
+    // The conversation's poll heard none of it.
+    let quiet = poll(EventsRequest {
+        max_wait_ms: 0,
+        ..request(Some(start), EventKinds::Conversation, 0, false)
+    });
+    assert!(
+        quiet.events.is_empty() && !quiet.reload,
+        "{:?}",
+        quiet.events
+    );
+}

@@ -14,8 +14,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mentor_shared::ids::UserId;
-use mentor_shared::jobs::{Cursor, Event, EventBatch, EventBody, EventFilter, EventKinds};
+use mentor_shared::ids::{JobId, UserId};
+use mentor_shared::jobs::{
+    Cursor, Event, EventBatch, EventBody, EventFilter, EventKinds, JobStatus,
+};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -76,6 +78,9 @@ pub struct Wait {
     pub max_wait: Duration,
     /// How long to wait for more after the first (capped at [`MAX_LINGER`]).
     pub linger: Duration,
+    /// Send only the last of a job's events that share its status (see
+    /// [`coalesce_progress`]).
+    pub coalesce: bool,
 }
 
 impl Wait {
@@ -85,8 +90,27 @@ impl Wait {
             max,
             max_wait,
             linger: Duration::ZERO,
+            coalesce: false,
         }
     }
+}
+
+/// Drops from `batch` each `job` event followed, in the same batch, by another event of the
+/// same job with the same status: what it said (progress) is superseded by the later full
+/// record. Every status change stays, in order, and the cursor is unchanged.
+fn coalesce_progress(mut batch: EventBatch) -> EventBatch {
+    let mut later: std::collections::HashMap<JobId, JobStatus> = Default::default();
+    let mut keep = vec![true; batch.events.len()];
+    for (i, event) in batch.events.iter().enumerate().rev() {
+        if let EventBody::Job { job } = &event.body {
+            if later.insert(job.id, job.status) == Some(job.status) {
+                keep[i] = false;
+            }
+        }
+    }
+    let mut keep = keep.into_iter();
+    batch.events.retain(|_| keep.next().unwrap_or(true));
+    batch
 }
 
 /// The family a subscriber hears: one job's watcher hears only job events.
@@ -296,7 +320,12 @@ impl EventBus {
             max,
             max_wait,
             linger,
+            coalesce,
         } = wait;
+        let answer = |batch: EventBatch| match coalesce {
+            true => coalesce_progress(batch),
+            false => batch,
+        };
         let mut wake = self.wake(kinds_of(filter));
         let deadline = tokio::time::Instant::now() + max_wait.min(MAX_WAIT);
         let linger = linger.min(MAX_LINGER);
@@ -309,14 +338,14 @@ impl EventBus {
             }
             if !batch.events.is_empty() {
                 if linger.is_zero() || batch.events.len() >= max.clamp(1, MAX_BATCH) {
-                    return batch;
+                    return answer(batch);
                 }
                 // The same cursor again after the linger: these events and what followed.
                 tokio::select! {
                     _ = tokio::time::sleep(linger) => {}
-                    _ = stop.cancelled() => return batch,
+                    _ = stop.cancelled() => return answer(batch),
                 }
-                return self.fetch(user, cursor, filter, max);
+                return answer(self.fetch(user, cursor, filter, max));
             }
             // Filtered-out events still move the cursor, so they are not scanned again.
             cursor = Some(batch.cursor);
@@ -672,6 +701,7 @@ mod tests {
                     max,
                     max_wait: Duration::from_secs(30),
                     linger: Duration::from_millis(linger_ms),
+                    coalesce: false,
                 };
                 bus.next(ME, Some(start), &all, wait, &stop).await
             })
@@ -696,6 +726,63 @@ mod tests {
         assert_eq!(got(lingering).await, 3);
         // The linger never makes an answer bigger than asked.
         assert_eq!(got(full).await, 2);
+    }
+
+    #[test]
+    fn coalescing_keeps_every_status_change_and_the_last_progress() {
+        let (a, b) = (JobId::new(), JobId::new());
+        let with = |id: JobId, status: JobStatus, current: u32| {
+            let EventBody::Job { mut job } = job(id) else {
+                unreachable!()
+            };
+            job.status = status;
+            job.progress = Some(mentor_shared::jobs::Progress::new(current, 10, "step"));
+            EventBody::Job { job }
+        };
+        let bus = EventBus::new();
+        let all = EventFilter::default();
+        let start = bus.fetch(ME, None, &all, 100).cursor;
+        use JobStatus::{Completed, Pending, Processing};
+        for body in [
+            with(a, Pending, 0),
+            with(a, Processing, 1),
+            with(b, Processing, 1),
+            with(a, Processing, 2),
+            token("t"),
+            with(a, Processing, 3),
+            with(b, Processing, 2),
+            with(a, Completed, 10),
+            with(b, Processing, 3),
+        ] {
+            bus.publish(ME, body);
+        }
+        let batch = coalesce_progress(bus.fetch(ME, Some(start), &all, 100));
+        let seen: Vec<_> = batch
+            .events
+            .iter()
+            .map(|e| match &e.body {
+                EventBody::Job { job } => {
+                    let current = job.progress.as_ref().map_or(0, |p| p.current);
+                    format!(
+                        "{}:{:?}:{current}",
+                        if job.id == a { "a" } else { "b" },
+                        job.status
+                    )
+                }
+                _ => "token".to_string(),
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "a:Pending:0",
+                "token",
+                "a:Processing:3",
+                "a:Completed:10",
+                "b:Processing:3"
+            ]
+        );
+        assert_eq!(batch.cursor.seq, 9);
     }
 
     #[tokio::test]

@@ -363,6 +363,27 @@ impl Queue {
             .await
     }
 
+    /// Records a finished step and the progress it makes, in one transaction (fenced): one
+    /// commit and one event instead of two commits. False when the worker lost the job.
+    pub async fn step_done(
+        &self,
+        lease: &Lease,
+        name: String,
+        data: serde_json::Value,
+        progress: Progress,
+    ) -> Result<bool, ApiError> {
+        let (id, fence, attempt) = (lease.row.job.id, lease.row.fence, lease.row.job.attempts);
+        self.write_publish(move |tx| {
+            let now = Timestamp::now();
+            if !sql::checkpoint(tx, id, fence, attempt, &name, &data, now)? {
+                return Ok((false, Vec::new()));
+            }
+            let row = sql::progress(tx, id, fence, &progress, now)?;
+            Ok((row.is_some(), row.into_iter().collect()))
+        })
+        .await
+    }
+
     /// Ends an attempt and, when `claim_next`, claims the next ready job in the same
     /// transaction (one commit instead of two per job for a busy worker).
     pub(crate) async fn finish_and_claim(

@@ -126,11 +126,38 @@ impl JobContext {
     pub async fn checkpoint(&self, name: &str, data: &impl Serialize) -> Result<(), JobError> {
         let value = serde_json::to_value(data)
             .map_err(|e| JobError::Permanent(format!("checkpoint {name}: {e}")))?;
-        match self
+        let held = self
             .queue
             .checkpoint(&self.lease, name.to_string(), value.clone())
-            .await
-        {
+            .await;
+        self.recorded(name, value, held)
+    }
+
+    /// Records a finished step and the progress it makes ([`JobContext::checkpoint`], then
+    /// [`JobContext::progress`], in one commit).
+    pub async fn step_done(
+        &self,
+        name: &str,
+        data: &impl Serialize,
+        (current, total, stage): (u32, u32, &str),
+    ) -> Result<(), JobError> {
+        let value = serde_json::to_value(data)
+            .map_err(|e| JobError::Permanent(format!("checkpoint {name}: {e}")))?;
+        let progress = Progress::new(current, total, stage);
+        let held = self
+            .queue
+            .step_done(&self.lease, name.to_string(), value.clone(), progress)
+            .await;
+        self.recorded(name, value, held)
+    }
+
+    fn recorded(
+        &self,
+        name: &str,
+        value: serde_json::Value,
+        held: Result<bool, mentor_shared::ApiError>,
+    ) -> Result<(), JobError> {
+        match held {
             Ok(true) => {
                 self.checkpoints
                     .lock()

@@ -173,9 +173,8 @@ impl JobHandler for TestHandler {
                 }
                 self.record(ctx, step);
                 ran += 1;
-                ctx.checkpoint(&name, &serde_json::json!({ "attempt": ctx.job().attempts }))
-                    .await?;
-                ctx.progress(step + 1, script.steps, "stage-test-step")
+                let done = serde_json::json!({ "attempt": ctx.job().attempts });
+                ctx.step_done(&name, &done, (step + 1, script.steps, "stage-test-step"))
                     .await?;
             }
             if let Some(fail) = script.fail {

@@ -322,6 +322,41 @@ async fn an_expired_lease_is_recovered_and_the_stale_worker_is_fenced_off() {
         .progress(&first, mentor_shared::jobs::Progress::new(2, 3, "x"))
         .await
         .expect("progress"));
+    assert!(!f
+        .queue
+        .step_done(
+            &first,
+            "step-2".into(),
+            serde_json::json!(2),
+            mentor_shared::jobs::Progress::new(3, 3, "x")
+        )
+        .await
+        .expect("step"));
+    let names = f
+        .store
+        .read(move |c| sql::checkpoints(c, id))
+        .await
+        .expect("checkpoints");
+    assert_eq!(names.keys().collect::<Vec<_>>(), ["step-0"]);
+    // The current worker's step and progress land together.
+    assert!(f
+        .queue
+        .step_done(
+            &second,
+            "step-1".into(),
+            serde_json::json!(1),
+            mentor_shared::jobs::Progress::new(2, 3, "x")
+        )
+        .await
+        .expect("step"));
+    let job = f.job(id).await;
+    assert_eq!(job.progress.map(|p| p.current), Some(2));
+    let names = f
+        .store
+        .read(move |c| sql::checkpoints(c, id))
+        .await
+        .expect("checkpoints");
+    assert_eq!(names.keys().collect::<Vec<_>>(), ["step-0", "step-1"]);
     assert_eq!(f.queue.heartbeat(&first).await.expect("heartbeat"), None);
     assert!(f
         .queue

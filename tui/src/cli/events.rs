@@ -63,6 +63,7 @@ pub async fn current_cursor(c: &Client) -> Result<Cursor, Trouble> {
         max_events: 1,
         filter: EventFilter::default(),
         linger_ms: 0,
+        coalesce_progress: false,
     };
     Ok(call(c.rpc.events_next(ctx(10), request).await)?.cursor)
 }
@@ -85,6 +86,8 @@ async fn poll_lingering(
         max_events: POLL_MAX_EVENTS,
         filter: filter.clone(),
         linger_ms,
+        // A status line needs the last record of each job, not every step.
+        coalesce_progress: linger_ms > 0,
     };
     call(c.rpc.events_next(ctx(POLL_DEADLINE_SECS), request).await)
 }

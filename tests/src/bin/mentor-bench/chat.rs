@@ -4,13 +4,14 @@
 //! Each scenario runs the release `mentord` against the scripted OpenAI-compatible server of
 //! `mentor_tests::openai`, which runs on its own thread inside this process and records when
 //! each request arrived and when its reply's first token and last byte went out. The client is
-//! this process too: one connection to the daemon's socket, as `mentor chat` has, that sends
-//! with `chat_send` and long-polls `events_next` for the conversation's notebook, noting when
-//! each batch of events arrived. Server and client read the same realtime clock in the same
-//! process, so their timestamps compare directly.
+//! this process too, holding what `mentor chat` holds: a connection to the daemon's socket that
+//! sends with `chat_send` and long-polls the conversation's events of the notebook, and a second
+//! one long-polling its job events (lingering and coalesced), noting when each batch of events
+//! arrived. Server and client read the same realtime clock in the same process, so their
+//! timestamps compare directly.
 //!
 //! - `chat-overhead`: first token written by the server → its `token` event at the client,
-//!   once idle and once with 8 long test jobs writing progress all the time.
+//!   idle and with 8 long test jobs writing progress all the time, in interleaved blocks.
 //! - `relay`: one reply of 200,000 tokens; tokens per second from the server's first token to
 //!   the client's last `token` event.
 //! - `tool-ack`: the last byte of a `generate_artifact` call (finish reason `tool_calls`) →
@@ -38,7 +39,7 @@ use super::{median, percentile, progress, summarize, Bench, Home, Report, MIN_PE
 /// Timed tool calls of `tool-ack`.
 const TURNS: usize = 1000;
 /// Timed chat turns per phase of `chat-overhead`, and the blocks each phase is cut into.
-const OVERHEAD_TURNS: usize = 3000;
+const OVERHEAD_TURNS: usize = 6000;
 const OVERHEAD_BLOCKS: usize = 6;
 /// Untimed turns before the timed ones.
 const WARMUP_TURNS: usize = 20;
@@ -169,11 +170,12 @@ fn poll(
             notebook: Some(notebook),
             kinds,
         },
-        // As `mentor chat` asks: job events lingered, the conversation's at once.
+        // As `mentor chat` asks: job events lingered and coalesced, the conversation's at once.
         linger_ms: match kinds {
             EventKinds::Jobs => JOBS_LINGER_MS,
             _ => 0,
         },
+        coalesce_progress: kinds == EventKinds::Jobs,
     }
 }
 
@@ -343,13 +345,13 @@ impl Conversation {
 
 /// The exchanges the server had from index `from` on, checked to be `n`.
 fn new_exchanges(server: &ScriptedServer, from: usize, n: usize) -> Result<Vec<Exchange>> {
-    let all = server.exchanges();
+    let new = server.exchanges_from(from);
     ensure!(
-        all.len() == from + n,
+        new.len() == n,
         "expected {n} model request(s) for this turn, the server had {}",
-        all.len().saturating_sub(from)
+        new.len()
     );
-    Ok(all[from..].to_vec())
+    Ok(new)
 }
 
 fn p99(samples: &[f64]) -> f64 {
@@ -365,6 +367,7 @@ pub fn scenario_chat_overhead(bench: &Bench) -> Result<Report> {
     let per_block = turns.div_ceil(OVERHEAD_BLOCKS).max(1);
     let server = ScriptedServer::start();
     server.set_fallback(Some(Reply::text("Chlorophyll absorbs red and blue light.")));
+    server.forget_bodies();
     let home = start_daemon(
         bench,
         &server,
@@ -557,6 +560,7 @@ pub fn scenario_tool_ack(bench: &Bench) -> Result<Report> {
             Reply::tool_call("generate_artifact", &args.to_string())
         }
     });
+    server.forget_bodies();
     let home = start_daemon(bench, &server, "stand-in", "")?;
     let rt = runtime()?;
     let acks = rt.block_on(async {

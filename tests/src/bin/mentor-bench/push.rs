@@ -200,6 +200,7 @@ fn request(after: Option<Cursor>, max_wait_ms: u64) -> EventsRequest {
         max_events: 1000,
         filter: EventFilter::default(),
         linger_ms: 0,
+        coalesce_progress: false,
     }
 }
 
