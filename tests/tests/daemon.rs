@@ -348,3 +348,42 @@ fn a_closed_stdout_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// Job handlers run on threads of their own, 10 nice steps below the rest of the daemon, so
+/// background work never makes the conversation wait for a core.
+#[test]
+fn job_threads_run_at_a_lower_priority() {
+    let env = TestEnv::new();
+    env.mentor(&["daemon", "start"]).ok();
+    let pid = env.daemon_pid().expect("daemon pid");
+    // (name, nice) of each thread, from /proc/<pid>/task/<tid>/{comm,stat}.
+    let threads: Vec<(String, i64)> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the daemon's threads")
+        .filter_map(|t| {
+            let dir = t.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Fields after the command name (which ends with the last ')'): state is the
+            // 3rd field of the line, nice the 19th.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let nice = rest.split(' ').nth(16)?.parse().ok()?;
+            Some((name.trim().to_string(), nice))
+        })
+        .collect();
+    let main_nice = threads
+        .iter()
+        .find(|(n, _)| n == "mentord")
+        .map(|(_, nice)| *nice)
+        .expect("a mentord thread");
+    let jobs: Vec<i64> = threads
+        .iter()
+        .filter(|(n, _)| n == "mentord-jobs")
+        .map(|(_, nice)| *nice)
+        .collect();
+    assert!(!jobs.is_empty(), "no job threads in {threads:?}");
+    assert!(
+        jobs.iter().all(|n| *n == (main_nice + 10).min(19)),
+        "{threads:?}"
+    );
+    env.mentor(&["daemon", "stop"]).ok();
+}
