@@ -11,6 +11,7 @@ pub mod socket;
 pub mod sources;
 pub mod state;
 pub mod store;
+pub mod tts;
 
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
