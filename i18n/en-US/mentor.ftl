@@ -22,6 +22,7 @@ config-problem-range = the value must be between { $min } and { $max }
 config-problem-language = unknown language “{ $value }” (Mentor speaks en-US and fr-FR)
 config-problem-url = “{ $value }” is not an http:// or https:// URL
 config-problem-empty = the value must not be empty
+config-problem-voice = `{ $value }` is not a voice name: use one word of letters, digits and + - _ . / :
 config-problem-one-of = `{ $value }` is not accepted here; use one of: { $allowed }
 config-problem-env = the environment variable { $var } has an invalid value
 

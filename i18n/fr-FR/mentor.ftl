@@ -22,6 +22,7 @@ config-problem-range = la valeur doit être comprise entre { $min } et { $max }
 config-problem-language = langue inconnue « { $value } » (Mentor parle en-US et fr-FR)
 config-problem-url = « { $value } » n’est pas une URL http:// ou https://
 config-problem-empty = la valeur ne doit pas être vide
+config-problem-voice = `{ $value }` n’est pas un nom de voix : utilisez un seul mot fait de lettres, de chiffres et de + - _ . / :
 config-problem-one-of = « { $value } » n’est pas accepté ici ; utilisez l’une de ces valeurs : { $allowed }
 config-problem-env = la variable d’environnement { $var } a une valeur invalide
 

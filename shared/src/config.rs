@@ -24,6 +24,10 @@ pub struct Config {
     pub sources: SourcesConfig,
     /// The daemon process.
     pub daemon: DaemonConfig,
+    /// Speech for podcasts.
+    pub tts: TtsConfig,
+    /// Using what the jobs made.
+    pub artifacts: ArtifactsConfig,
 }
 
 /// The OpenAI-compatible model server.
@@ -118,6 +122,90 @@ pub struct DaemonConfig {
     pub log_level: String,
 }
 
+/// Speech for podcasts.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TtsConfig {
+    /// `espeak-ng` (local, offline), `openai` (any OpenAI-compatible `/v1/audio/speech`, e.g.
+    /// a self-hosted Kokoro), or `none` (podcasts are transcripts only, and say so).
+    pub engine: String,
+    /// The espeak-ng program: a name looked up on `PATH`, or a path.
+    pub program: String,
+    /// espeak-ng voices of an English podcast's speakers (first host, second host).
+    pub voices_en: Vec<String>,
+    /// espeak-ng voices of a French podcast's speakers.
+    pub voices_fr: Vec<String>,
+    /// espeak-ng's speaking rate, in words per minute.
+    pub words_per_minute: u32,
+    /// Seconds one clip may take; a slower engine is taken as hung and stopped.
+    pub timeout_secs: u64,
+    /// Clips spoken at once (0: one per CPU core).
+    pub parallel: u32,
+    /// `openai` engine: base URL of the API (ends in `/v1`).
+    pub base_url: String,
+    /// `openai` engine: the speech model.
+    pub model: String,
+    /// `openai` engine: voices of an English podcast's speakers.
+    pub openai_voices_en: Vec<String>,
+    /// `openai` engine: voices of a French podcast's speakers.
+    pub openai_voices_fr: Vec<String>,
+    /// `openai` engine: API key; prefer the `MENTOR_TTS_API_KEY` environment variable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
+// The API key must never reach a log: Debug redacts it.
+impl fmt::Debug for TtsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TtsConfig")
+            .field("engine", &self.engine)
+            .field("program", &self.program)
+            .field("voices_en", &self.voices_en)
+            .field("voices_fr", &self.voices_fr)
+            .field("words_per_minute", &self.words_per_minute)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("parallel", &self.parallel)
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("openai_voices_en", &self.openai_voices_en)
+            .field("openai_voices_fr", &self.openai_voices_fr)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Using what the jobs made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArtifactsConfig {
+    /// The command that plays a podcast (`mpv --no-video`, …), the file's path appended; empty:
+    /// the first of mpv, ffplay, paplay, aplay, afplay found.
+    pub player: String,
+}
+
+/// The speech engines Mentor knows.
+pub const TTS_ENGINES: &str = "espeak-ng, openai, none";
+
+impl Default for TtsConfig {
+    fn default() -> Self {
+        let voices = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        TtsConfig {
+            engine: "espeak-ng".to_string(),
+            program: "espeak-ng".to_string(),
+            voices_en: voices(&["en-us+m3", "en-us+f3"]),
+            voices_fr: voices(&["fr-fr+m3", "fr-fr+f3"]),
+            words_per_minute: 165,
+            timeout_secs: 120,
+            parallel: 0,
+            base_url: "http://127.0.0.1:8880/v1".to_string(),
+            model: "kokoro".to_string(),
+            openai_voices_en: voices(&["am_michael", "af_heart"]),
+            openai_voices_fr: voices(&["ff_siwis", "ff_siwis"]),
+            api_key: None,
+        }
+    }
+}
+
 /// Default model server: a local Ollama.
 pub const DEFAULT_LLM_URL: &str = "http://127.0.0.1:11434/v1";
 
@@ -200,6 +288,8 @@ pub enum ConfigProblem {
     Empty,
     /// A value that is not one of the accepted words.
     OneOf(String, &'static str),
+    /// A voice name that is not one word of letters, digits and `+-_./:`.
+    BadVoice(String),
     /// An environment variable with an invalid value.
     BadEnv {
         /// The variable.
@@ -315,6 +405,12 @@ impl Config {
         if let Some(key) = nonempty("MENTOR_LLM_API_KEY") {
             self.llm.api_key = Some(key.trim().to_string());
         }
+        if let Some(engine) = nonempty("MENTOR_TTS_ENGINE") {
+            self.tts.engine = engine.trim().to_string();
+        }
+        if let Some(key) = nonempty("MENTOR_TTS_API_KEY") {
+            self.tts.api_key = Some(key.trim().to_string());
+        }
         if let Some(lang) = nonempty("MENTOR_LANG") {
             self.language = Some(lang.trim().to_string());
         }
@@ -323,6 +419,7 @@ impl Config {
                 "llm.base_url" => "MENTOR_LLM_URL",
                 "llm.model" => "MENTOR_LLM_MODEL",
                 "language" => "MENTOR_LANG",
+                "tts.engine" => "MENTOR_TTS_ENGINE",
                 _ => "MENTOR_*",
             };
             ConfigError {
@@ -438,6 +535,7 @@ impl Config {
             64 * 1024,
             256 * 1024 * 1024,
         )?;
+        self.validate_tts()?;
         if !["error", "warn", "info", "debug", "trace"].contains(&self.daemon.log_level.as_str()) {
             return Err((
                 "daemon.log_level".into(),
@@ -450,11 +548,66 @@ impl Config {
         Ok(())
     }
 
-    /// The configuration as TOML, with the API key redacted.
+    fn validate_tts(&self) -> Result<(), (String, ConfigProblem)> {
+        let tts = &self.tts;
+        if !["espeak-ng", "openai", "none"].contains(&tts.engine.as_str()) {
+            return Err((
+                "tts.engine".into(),
+                ConfigProblem::OneOf(tts.engine.clone(), TTS_ENGINES),
+            ));
+        }
+        if tts.program.trim().is_empty() {
+            return Err(("tts.program".into(), ConfigProblem::Empty));
+        }
+        for (key, voices) in [
+            ("tts.voices_en", &tts.voices_en),
+            ("tts.voices_fr", &tts.voices_fr),
+            ("tts.openai_voices_en", &tts.openai_voices_en),
+            ("tts.openai_voices_fr", &tts.openai_voices_fr),
+        ] {
+            // A voice is one word: it is passed as one argument, never through a shell.
+            let bad = voices.iter().find(|v| {
+                v.is_empty()
+                    || v.starts_with('-')
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-_./:".contains(c))
+            });
+            if voices.is_empty() {
+                return Err((key.into(), ConfigProblem::Empty));
+            }
+            if let Some(bad) = bad {
+                return Err((key.into(), ConfigProblem::BadVoice(bad.clone())));
+            }
+        }
+        let range = |key: &str, v: u64, min: u64, max: u64| {
+            if (min..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err((key.to_string(), ConfigProblem::OutOfRange { min, max }))
+            }
+        };
+        range("tts.words_per_minute", tts.words_per_minute.into(), 80, 450)?;
+        range("tts.timeout_secs", tts.timeout_secs, 1, 3600)?;
+        range("tts.parallel", tts.parallel.into(), 0, 64)?;
+        let url = tts.base_url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err(("tts.base_url".into(), ConfigProblem::BadUrl(url.to_string())));
+        }
+        if tts.model.trim().is_empty() {
+            return Err(("tts.model".into(), ConfigProblem::Empty));
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML, with the API keys redacted.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         if shown.llm.api_key.is_some() {
             shown.llm.api_key = Some("<redacted>".into());
+        }
+        if shown.tts.api_key.is_some() {
+            shown.tts.api_key = Some("<redacted>".into());
         }
         toml::to_string(&shown).unwrap_or_default()
     }
@@ -518,6 +671,7 @@ impl ConfigError {
             }
             ConfigProblem::BadUrl(url) => t!(l, "config-problem-url", value = url.as_str()),
             ConfigProblem::Empty => t!(l, "config-problem-empty"),
+            ConfigProblem::BadVoice(value) => t!(l, "config-problem-voice", value = value.as_str()),
             ConfigProblem::OneOf(value, allowed) => t!(
                 l,
                 "config-problem-one-of",

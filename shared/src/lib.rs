@@ -2,6 +2,7 @@
 //! the wire framing, where files live, the configuration and localization. No business logic.
 
 pub mod chat;
+pub mod artifacts;
 pub mod config;
 pub mod error;
 pub mod i18n;
