@@ -2,6 +2,7 @@
 //! private Unix socket. Also a library, so tests can drive its parts directly.
 
 pub mod chat;
+pub mod jobs;
 pub mod llm;
 pub mod logging;
 pub mod queue;
@@ -113,6 +114,22 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
                 Some(dirs.data.join("test-steps.log")),
             )));
         }
+    } else {
+        let kit = jobs::Kit {
+            llm: llm.clone(),
+            store: store.clone(),
+            prompt_dir: dirs.config.clone(),
+            sources_budget_tokens: config.jobs.sources_budget_tokens,
+        };
+        let speech = tts::Speech::new(&config.tts, http.clone());
+        let files = jobs::files::ArtifactFiles::new(dirs.artifacts());
+        handlers.push(Arc::new(jobs::podcast::PodcastHandler::new(
+            kit.clone(),
+            speech,
+            files,
+        )));
+        handlers.push(Arc::new(jobs::quiz::QuizHandler::new(kit.clone())));
+        handlers.push(Arc::new(jobs::study_guide::StudyGuideHandler::new(kit)));
     }
     let queue = Arc::new(queue::Queue::new(
         store.clone(),
@@ -138,6 +155,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     });
     spawn_signal_handler(daemon.shutdown.clone());
     queue::pool::start(queue, &daemon.tasks, &jobs, daemon.shutdown.clone()).await;
+    jobs::files::start_janitor(&daemon);
     if let Err(e) = chat::start(&daemon).await {
         tracing::error!(error = %e, "cannot start the conversations' announcer");
     }

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use mentor_shared::artifacts::QuizAttempt;
 use mentor_shared::chat::*;
 use mentor_shared::ids::{NotebookId, UserId};
 use mentor_shared::jobs::*;
@@ -16,7 +17,7 @@ use tarpc::context::Context;
 use crate::queue::bus::Wait;
 use crate::queue::sql::NewJob;
 use crate::state::Daemon;
-use crate::store::{conversations, notebooks, objectives, sources};
+use crate::store::{conversations, notebooks, objectives, quiz, sources};
 
 /// One connected client: who it is and whether it has shaken hands.
 #[derive(Clone)]
@@ -219,6 +220,7 @@ impl Mentor for Peer {
                 .stop(id, crate::queue::StopReason::Cancelled);
         }
         self.daemon.chat.forget(user, deleted.id);
+        crate::jobs::files::forget_notebook(&self.daemon, deleted.id);
         Ok(deleted)
     }
 
@@ -445,6 +447,33 @@ impl Mentor for Peer {
         self.daemon
             .store
             .read(move |c| crate::queue::sql::artifacts(c, id))
+            .await
+    }
+
+    async fn quiz_attempt_save(
+        self,
+        _: Context,
+        artifact: String,
+        answers: Vec<usize>,
+    ) -> Result<QuizAttempt, ApiError> {
+        self.ready()?;
+        let user = self.user;
+        self.daemon
+            .store
+            .write(move |tx| quiz::save(tx, user, &artifact, &answers, Timestamp::now()))
+            .await
+    }
+
+    async fn quiz_attempts(
+        self,
+        _: Context,
+        artifact: String,
+    ) -> Result<Vec<QuizAttempt>, ApiError> {
+        self.ready()?;
+        let user = self.user;
+        self.daemon
+            .store
+            .read(move |c| quiz::list(c, user, &artifact))
             .await
     }
 

@@ -114,3 +114,13 @@ generate-submitted = { $kind ->
    *[other] Test job queued as { $job }.
 }
 generate-submitted-artifact = The result will be saved as { $artifact }.
+
+## Speech (tts)
+
+tts-missing = The speech program `{ $program }` was not found. Install it: `sudo apt-get install espeak-ng` (or run ./install.sh), or set [tts] engine = "none" in the config for transcript-only podcasts.
+tts-failed = Speech synthesis failed: { $detail } — Check the voices and the model in the [tts] section of the config (`mentor config show` prints it; `espeak-ng --voices` lists espeak-ng's voices).
+tts-timed-out = The speech engine gave no clip within { $secs } s and was stopped. Try again; if the machine is slow, raise [tts] timeout_secs or lower [tts] parallel.
+tts-bad-audio = The speech engine's output is not audio Mentor can read ({ $detail }). A speech server must answer 16-bit PCM WAV when asked for response_format "wav"; check [tts] base_url and model.
+tts-unreachable = Could not reach the speech server ({ $detail }). Check that it is running and that [tts] base_url points to it, or set [tts] engine = "espeak-ng" to speak locally.
+tts-io = Cannot write the audio clip ({ $detail }). Check the free disk space and the permissions of Mentor's data directory.
+tts-cancelled = Speech stopped: the job was cancelled.

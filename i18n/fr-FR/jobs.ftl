@@ -114,3 +114,13 @@ generate-submitted = { $kind ->
    *[other] Tâche de test mise en file d’attente : { $job }.
 }
 generate-submitted-artifact = Le résultat sera enregistré sous { $artifact }.
+
+## Speech (tts)
+
+tts-missing = Le programme de synthèse vocale `{ $program }` est introuvable. Installez-le : `sudo apt-get install espeak-ng` (ou lancez ./install.sh), ou mettez engine = "none" dans la section [tts] de la configuration pour des podcasts en transcription seule.
+tts-failed = La synthèse vocale a échoué : { $detail } — Vérifiez les voix et le modèle de la section [tts] de la configuration (`mentor config show` l’affiche ; `espeak-ng --voices` liste les voix d’espeak-ng).
+tts-timed-out = Le moteur de synthèse vocale n’a rendu aucun extrait en { $secs } s et a été arrêté. Réessayez ; si la machine est lente, augmentez timeout_secs ou réduisez parallel dans la section [tts].
+tts-bad-audio = Ce que le moteur de synthèse vocale a produit n’est pas un son lisible par Mentor ({ $detail }). Un serveur de synthèse doit répondre en WAV PCM 16 bits quand on lui demande response_format "wav" ; vérifiez base_url et model dans la section [tts].
+tts-unreachable = Impossible de joindre le serveur de synthèse vocale ({ $detail }). Vérifiez qu’il tourne et que base_url de la section [tts] pointe vers lui, ou mettez engine = "espeak-ng" pour une synthèse locale.
+tts-io = Impossible d’écrire l’extrait audio ({ $detail }). Vérifiez l’espace disque libre et les droits du dossier de données de Mentor.
+tts-cancelled = Synthèse vocale arrêtée : la tâche a été annulée.

@@ -98,6 +98,8 @@ pub struct JobsConfig {
     pub retry_base_ms: u64,
     /// Longest delay between retries, in milliseconds.
     pub retry_max_ms: u64,
+    /// Tokens of source passages given to each of a generator's requests.
+    pub sources_budget_tokens: u32,
 }
 
 /// Adding sources.
@@ -243,6 +245,7 @@ impl Default for JobsConfig {
             lease_secs: 30,
             retry_base_ms: 2000,
             retry_max_ms: 300_000,
+            sources_budget_tokens: 3000,
         }
     }
 }
@@ -516,6 +519,12 @@ impl Config {
             self.jobs.retry_base_ms,
             86_400_000,
         )?;
+        range(
+            "jobs.sources_budget_tokens",
+            self.jobs.sources_budget_tokens.into(),
+            0,
+            1_000_000,
+        )?;
         range("sources.max_bytes", self.sources.max_bytes, 1024, 1 << 32)?;
         range(
             "sources.chunk_chars",
@@ -592,7 +601,10 @@ impl Config {
         range("tts.parallel", tts.parallel.into(), 0, 64)?;
         let url = tts.base_url.trim();
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-            return Err(("tts.base_url".into(), ConfigProblem::BadUrl(url.to_string())));
+            return Err((
+                "tts.base_url".into(),
+                ConfigProblem::BadUrl(url.to_string()),
+            ));
         }
         if tts.model.trim().is_empty() {
             return Err(("tts.model".into(), ConfigProblem::Empty));

@@ -185,6 +185,42 @@ pub enum ApiError {
         /// What the user typed.
         reference: String,
     },
+    /// The artifact is of another kind than the request needs.
+    #[error("{artifact} is a {kind}, not a {expected}")]
+    ArtifactWrongKind {
+        /// The artifact's id.
+        artifact: String,
+        /// Its kind (`podcast`, …).
+        kind: String,
+        /// The kind the request needs.
+        expected: String,
+    },
+    /// The artifact has no content to use: still generating, failed or cancelled.
+    #[error("{artifact} is {status}")]
+    ArtifactNotReady {
+        /// The artifact's id.
+        artifact: String,
+        /// Its status (`generating`, `failed`, `cancelled`).
+        status: String,
+        /// The job that makes it.
+        job: String,
+    },
+    /// A quiz attempt with more or fewer answers than the quiz has questions.
+    #[error("{given} answers for {expected} questions")]
+    QuizAnswerCount {
+        /// Questions in the quiz.
+        expected: u32,
+        /// Answers given.
+        given: u32,
+    },
+    /// A quiz answer that is not one of the four options (0–3).
+    #[error("answer {answer} to question {question} is not an option (0-3)")]
+    QuizAnswerOutOfRange {
+        /// The question, 1-based.
+        question: u32,
+        /// The answer given.
+        answer: u64,
+    },
     /// No handler is installed for a job kind.
     #[error("no handler for {kind} jobs")]
     NoHandler {
@@ -380,6 +416,40 @@ impl ApiError {
             ApiError::ArtifactNotFound { reference } => {
                 t!(l, "err-artifact-not-found", reference = reference.as_str())
             }
+            ApiError::ArtifactWrongKind {
+                artifact,
+                kind,
+                expected,
+            } => t!(
+                l,
+                "err-artifact-wrong-kind",
+                artifact = artifact.as_str(),
+                kind = kind.as_str(),
+                expected = expected.as_str()
+            ),
+            ApiError::ArtifactNotReady {
+                artifact,
+                status,
+                job,
+            } => t!(
+                l,
+                "err-artifact-not-ready",
+                artifact = artifact.as_str(),
+                status = status.as_str(),
+                job = job.as_str()
+            ),
+            ApiError::QuizAnswerCount { expected, given } => t!(
+                l,
+                "err-quiz-answer-count",
+                expected = *expected,
+                given = *given
+            ),
+            ApiError::QuizAnswerOutOfRange { question, answer } => t!(
+                l,
+                "err-quiz-answer-out-of-range",
+                question = *question,
+                answer = *answer
+            ),
             ApiError::NoHandler { kind } => t!(l, "err-no-handler", kind = kind.as_str()),
             ApiError::JobState {
                 job,
@@ -529,6 +599,43 @@ mod tests {
         assert_eq!(json["reference"], "Bio");
         let back: ApiError = serde_json::from_value(json).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn artifact_refusals_say_what_to_do_in_both_languages() {
+        use crate::i18n::{localizer, Lang};
+        let wrong = ApiError::ArtifactWrongKind {
+            artifact: "art:1".into(),
+            kind: "podcast".into(),
+            expected: "quiz".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&wrong).unwrap()["code"],
+            "artifact_wrong_kind"
+        );
+        let en = wrong.localize(localizer(Lang::EnUs));
+        assert!(en.contains("a podcast, not a quiz"), "{en}");
+        let fr = wrong.localize(localizer(Lang::FrFr));
+        assert!(fr.contains("un podcast, pas un quiz"), "{fr}");
+        let generating = ApiError::ArtifactNotReady {
+            artifact: "art:1".into(),
+            status: "generating".into(),
+            job: "job:2".into(),
+        };
+        let en = generating.localize(localizer(Lang::EnUs));
+        assert!(en.contains("mentor jobs watch job:2"), "{en}");
+        let failed = ApiError::ArtifactNotReady {
+            artifact: "art:1".into(),
+            status: "failed".into(),
+            job: "job:2".into(),
+        };
+        let fr = failed.localize(localizer(Lang::FrFr));
+        assert!(fr.contains("mentor jobs retry job:2"), "{fr}");
+        let count = ApiError::QuizAnswerCount {
+            expected: 3,
+            given: 2,
+        };
+        assert!(count.localize(localizer(Lang::EnUs)).contains('3'));
     }
 
     #[test]

@@ -9,8 +9,9 @@ use fluent_bundle::{concurrent::FluentBundle, FluentResource};
 pub use fluent_bundle::{FluentArgs, FluentValue};
 use unic_langid::LanguageIdentifier;
 
-/// The Fluent source of each locale, embedded in the binaries: one file per area
-/// (`mentor.ftl` for the daemon and the common CLI, `jobs.ftl` for the jobs commands, `chat.ftl` for the conversation), joined.
+/// The Fluent source of each locale, embedded in the binaries: one file per area, joined
+/// (`mentor.ftl` for the daemon and the common CLI, `jobs.ftl` for the jobs commands,
+/// `chat.ftl` for the conversation, `artifacts.ftl` for artifacts and quizzes).
 pub const SOURCES: [(Lang, &str); 2] = [
     (
         Lang::EnUs,
@@ -19,7 +20,9 @@ pub const SOURCES: [(Lang, &str); 2] = [
             "\n",
             include_str!("../../i18n/en-US/jobs.ftl"),
             "\n",
-            include_str!("../../i18n/en-US/chat.ftl")
+            include_str!("../../i18n/en-US/chat.ftl"),
+            "\n",
+            include_str!("../../i18n/en-US/artifacts.ftl")
         ),
     ),
     (
@@ -29,7 +32,9 @@ pub const SOURCES: [(Lang, &str); 2] = [
             "\n",
             include_str!("../../i18n/fr-FR/jobs.ftl"),
             "\n",
-            include_str!("../../i18n/fr-FR/chat.ftl")
+            include_str!("../../i18n/fr-FR/chat.ftl"),
+            "\n",
+            include_str!("../../i18n/fr-FR/artifacts.ftl")
         ),
     ),
 ];

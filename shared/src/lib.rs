@@ -1,8 +1,8 @@
 //! mentor-shared: the protocol between `mentor` and `mentord` — data types, the tarpc service,
 //! the wire framing, where files live, the configuration and localization. No business logic.
 
-pub mod chat;
 pub mod artifacts;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod i18n;

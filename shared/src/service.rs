@@ -2,6 +2,7 @@
 //! version handshake first. Notebooks are named by id or title (`notebook: String`) and
 //! resolved by the daemon, so every client gets the same matching rules.
 
+use crate::artifacts::QuizAttempt;
 use crate::chat::*;
 use crate::error::ApiError;
 use crate::jobs::*;
@@ -77,6 +78,14 @@ pub trait Mentor {
     async fn artifact_show(artifact: String) -> Result<Artifact, ApiError>;
     /// A notebook's artifacts, newest first.
     async fn artifact_list(notebook: String) -> Result<Vec<Artifact>, ApiError>;
+    /// Records one attempt at a ready quiz: the option chosen (0–3) for each question, in
+    /// order. The daemon scores it and numbers it (1 for the first attempt).
+    async fn quiz_attempt_save(
+        artifact: String,
+        answers: Vec<usize>,
+    ) -> Result<QuizAttempt, ApiError>;
+    /// A quiz's attempts, oldest first.
+    async fn quiz_attempts(artifact: String) -> Result<Vec<QuizAttempt>, ApiError>;
     /// Long-poll: returns as soon as there are events after the cursor (woken by the event
     /// bus, never by a timer) or when `max_wait_ms` has passed.
     async fn events_next(request: EventsRequest) -> Result<EventBatch, ApiError>;

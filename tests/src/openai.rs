@@ -10,6 +10,12 @@
 //! Which reply a request gets: the next queued one ([`ScriptedServer::push`]), else the
 //! responder's choice ([`ScriptedServer::set_responder`]), else the fallback
 //! ([`ScriptedServer::set_fallback`]), else HTTP 500 "no scripted reply".
+//!
+//! It also speaks: `POST /v1/audio/speech` answers a real WAV (16-bit mono PCM at 24,000 Hz,
+//! as Kokoro does), a tone of 20 ms per character of the input (at most 5 s), unless told to
+//! fail ([`ScriptedServer::set_speech_status`], [`ScriptedServer::set_speech_reply`]). Speech
+//! requests are recorded apart from the chat's ([`ScriptedServer::speech_requests`]), so
+//! counting model requests is not disturbed by a podcast's clips.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -29,6 +35,15 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Bytes gathered before a write when no delay forces one earlier.
 const BATCH_BYTES: usize = 64 * 1024;
+
+/// The sample rate of the spoken clips.
+pub const SPEECH_RATE: u32 = 24_000;
+
+/// Milliseconds of tone per character of the input.
+pub const SPEECH_MS_PER_CHAR: u32 = 20;
+
+/// The longest clip, in milliseconds.
+pub const SPEECH_MAX_MS: u32 = 5_000;
 
 /// A port on loopback where nothing listens, as a base URL (`http://127.0.0.1:PORT/v1`).
 pub fn closed_port_url() -> String {
@@ -289,6 +304,11 @@ struct Script {
     exchanges: Vec<Exchange>,
     /// Keep request bodies as `null` (a long benchmark would hold gigabytes of them).
     forget_bodies: bool,
+    /// Speech request bodies and headers, in order.
+    speech_requests: Vec<Value>,
+    speech_headers: Vec<HeaderMap>,
+    /// What every speech request gets instead of a tone.
+    speech_reply: Option<Reply>,
 }
 
 #[derive(Default)]
@@ -321,6 +341,7 @@ impl ScriptedServer {
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/models", get(models))
+            .route("/v1/audio/speech", post(speech))
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -445,6 +466,59 @@ impl ScriptedServer {
     pub fn forget_bodies(&self) {
         self.shared.lock().forget_bodies = true;
     }
+
+    /// Makes every speech request answer HTTP `status` with a JSON error body (`None`: speak
+    /// again). Replaces any [`ScriptedServer::set_speech_reply`].
+    pub fn set_speech_status(&self, status: Option<u16>) {
+        let reply = status.map(|code| {
+            Reply::status(
+                code,
+                json!({"error": {"message": format!("scripted speech failure {code}"),
+                                 "type": "server_error"}})
+                .to_string(),
+            )
+        });
+        self.set_speech_reply(reply);
+    }
+
+    /// What every speech request gets instead of a tone (`None`: speak again): a status, a
+    /// body that is not audio, a reply held by a gate, …
+    pub fn set_speech_reply(&self, reply: Option<Reply>) {
+        self.shared.lock().speech_reply = reply;
+    }
+
+    /// Speech request bodies received, in order (`null` after
+    /// [`ScriptedServer::forget_bodies`]).
+    pub fn speech_requests(&self) -> Vec<Value> {
+        self.shared.lock().speech_requests.clone()
+    }
+
+    /// Speech requests received so far.
+    pub fn speech_request_count(&self) -> usize {
+        self.shared.lock().speech_requests.len()
+    }
+
+    /// Headers of each speech request, in order.
+    pub fn speech_headers(&self) -> Vec<HeaderMap> {
+        self.shared.lock().speech_headers.clone()
+    }
+
+    /// Waits until at least `n` speech requests arrived; false on timeout.
+    pub fn wait_speech_requests(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        while state.speech_requests.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = match self.shared.arrived.wait_timeout(state, left) {
+                Ok((s, _)) => s,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
+    }
 }
 
 impl Drop for ScriptedServer {
@@ -501,7 +575,70 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     if let Some(gate) = &reply.gate {
         gate.notified().await;
     }
-    serve(reply, shared, index)
+    serve(reply, shared, Some(index))
+}
+
+async fn speech(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let reply = {
+        let mut state = shared.lock();
+        let kept = if state.forget_bodies {
+            Value::Null
+        } else {
+            request.clone()
+        };
+        state.speech_requests.push(kept);
+        state.speech_headers.push(headers);
+        shared.arrived.notify_all();
+        state.speech_reply.clone()
+    };
+    match reply {
+        Some(reply) => {
+            if let Some(gate) = &reply.gate {
+                gate.notified().await;
+            }
+            serve(reply, shared, None)
+        }
+        None => {
+            let chars = request["input"].as_str().unwrap_or("").chars().count();
+            let ms = u32::try_from(chars)
+                .unwrap_or(u32::MAX)
+                .saturating_mul(SPEECH_MS_PER_CHAR)
+                .min(SPEECH_MAX_MS);
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "audio/wav")],
+                tone_wav(ms),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A WAV file (RIFF, PCM 16-bit mono, [`SPEECH_RATE`]) of a 440 Hz tone lasting `ms`.
+pub fn tone_wav(ms: u32) -> Vec<u8> {
+    let samples = (u64::from(SPEECH_RATE) * u64::from(ms) / 1000) as u32;
+    let data_len = samples * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&SPEECH_RATE.to_le_bytes());
+    out.extend_from_slice(&(SPEECH_RATE * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    let step = 2.0 * std::f64::consts::PI * 440.0 / f64::from(SPEECH_RATE);
+    for i in 0..samples {
+        let sample = ((f64::from(i) * step).sin() * 8000.0) as i16;
+        out.extend_from_slice(&sample.to_le_bytes());
+    }
+    out
 }
 
 /// A piece of a reply body on its way to the connection.
@@ -540,26 +677,30 @@ impl Piece {
 type Pieces = mpsc::Sender<Piece>;
 
 /// The body a reply's pieces flow into. Times are taken here, as the connection pulls each
-/// piece to write it, rather than when the writer queued it.
-fn body(rx: mpsc::Receiver<Piece>, shared: Arc<Shared>, index: usize) -> Body {
+/// piece to write it, rather than when the writer queued it; only for a chat exchange (`index`
+/// into [`Script::exchanges`]), not for speech.
+fn body(rx: mpsc::Receiver<Piece>, shared: Arc<Shared>, index: Option<usize>) -> Body {
     Body::from_stream(futures::stream::unfold(rx, move |mut rx| {
         let shared = shared.clone();
         async move {
             loop {
                 let piece = rx.recv().await?;
                 let at = now_us();
-                match piece.mark {
-                    Mark::Plain => {}
-                    Mark::FirstToken => {
+                match (piece.mark, index) {
+                    (Mark::Plain, _) => {}
+                    (Mark::FirstToken, Some(index)) => {
                         let mut state = shared.lock();
                         state.first_token_sent_us.push(at);
                         if let Some(e) = state.exchanges.get_mut(index) {
                             e.first_token_us = Some(at);
                         }
                     }
-                    Mark::Finished => {
-                        if let Some(e) = shared.lock().exchanges.get_mut(index) {
-                            e.finished_us = Some(at);
+                    (Mark::FirstToken, None) => {}
+                    (Mark::Finished, index) => {
+                        if let Some(index) = index {
+                            if let Some(e) = shared.lock().exchanges.get_mut(index) {
+                                e.finished_us = Some(at);
+                            }
                         }
                         continue;
                     }
@@ -570,7 +711,7 @@ fn body(rx: mpsc::Receiver<Piece>, shared: Arc<Shared>, index: usize) -> Body {
     }))
 }
 
-fn serve(reply: Reply, shared: Arc<Shared>, index: usize) -> Response {
+fn serve(reply: Reply, shared: Arc<Shared>, index: Option<usize>) -> Response {
     let (tx, rx) = mpsc::channel(16);
     let (status, content_type) = match reply.kind {
         Kind::Status { code, body } => {
@@ -677,6 +818,85 @@ fn now_us() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One request over a plain socket: (status line, headers and body as text, body bytes).
+    fn post(server: &ScriptedServer, path: &str, body: &str) -> (String, String, Vec<u8>) {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(server.addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        write!(
+            tcp,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Authorization: Bearer sk-speech\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).expect("read the answer");
+        let split = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a header block");
+        let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+        let status = head.lines().next().unwrap_or("").to_string();
+        (status, head, answer[split + 4..].to_vec())
+    }
+
+    #[test]
+    fn speech_answers_a_wav_as_long_as_the_text() {
+        let server = ScriptedServer::start();
+        let body = json!({"model": "kokoro", "input": "Hello", "voice": "af_heart",
+                          "response_format": "wav"});
+        let (status, head, wav) = post(&server, "/v1/audio/speech", &body.to_string());
+        assert!(status.contains("200"), "{status}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: audio/wav"),
+            "{head}"
+        );
+        let clip = mentor_daemon::tts::wav::Clip::parse(&wav).expect("a WAV");
+        assert_eq!(clip.rate, SPEECH_RATE);
+        // 5 characters, 20 ms each.
+        assert_eq!(clip.samples.len(), 2_400);
+        assert!(clip.samples.iter().any(|s| s.unsigned_abs() > 4000));
+        let long = json!({"input": "x".repeat(10_000)});
+        let (_, _, wav) = post(&server, "/v1/audio/speech", &long.to_string());
+        let clip = mentor_daemon::tts::wav::Clip::parse(&wav).expect("a WAV");
+        assert_eq!(clip.samples.len(), 5 * SPEECH_RATE as usize);
+        assert_eq!(server.speech_request_count(), 2);
+        assert_eq!(server.speech_requests()[0], body);
+        assert_eq!(
+            server.speech_headers()[0]
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes().to_vec()),
+            Some(b"Bearer sk-speech".to_vec())
+        );
+        assert!(server.wait_speech_requests(2, Duration::ZERO));
+        // The chat's requests are not disturbed.
+        assert_eq!(server.request_count(), 0);
+    }
+
+    #[test]
+    fn speech_fails_as_told() {
+        let server = ScriptedServer::start();
+        server.set_speech_status(Some(503));
+        let (status, _, body) = post(&server, "/v1/audio/speech", r#"{"input":"Hi"}"#);
+        assert!(status.contains("503"), "{status}");
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("scripted speech failure 503"), "{body}");
+        server.set_speech_reply(Some(Reply::status(200, "not audio")));
+        let (status, _, body) = post(&server, "/v1/audio/speech", r#"{"input":"Hi"}"#);
+        assert!(status.contains("200"), "{status}");
+        assert!(String::from_utf8_lossy(&body).contains("not audio"));
+        server.set_speech_status(None);
+        let (status, _, wav) = post(&server, "/v1/audio/speech", r#"{"input":"Hi"}"#);
+        assert!(status.contains("200"), "{status}");
+        assert!(mentor_daemon::tts::wav::Clip::parse(&wav).is_ok());
+        assert_eq!(server.speech_request_count(), 3);
+        assert!(server.exchanges().is_empty());
+    }
 
     #[test]
     fn words_keep_their_spaces() {

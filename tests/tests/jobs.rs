@@ -177,14 +177,10 @@ fn jobs_are_submitted_listed_shown_and_followed() {
 }
 
 #[test]
-fn generation_without_a_handler_is_refused_and_queues_nothing() {
+fn a_kind_without_a_handler_is_refused_and_queues_nothing() {
+    // A normal daemon has no scripted `test` kind.
     let env = TestEnv::new();
     env.mentor(&["notebook", "create", "Biology"]).ok();
-    let run = env.mentor(&["generate", "podcast", "--notebook", "Biology"]);
-    assert!(
-        run.fails().contains("cannot make podcast jobs yet"),
-        "{run:#?}"
-    );
     let run = env.mentor(&["generate", "test", "-n", "Biology", "--script", "{}"]);
     assert!(run.fails().contains("cannot make test jobs"), "{run:#?}");
     assert_eq!(
@@ -201,7 +197,7 @@ fn generation_without_a_handler_is_refused_and_queues_nothing() {
     // In French.
     let fr = TestEnv::new().french();
     fr.mentor(&["notebook", "create", "Biologie"]).ok();
-    let run = fr.mentor(&["generate", "study-guide", "-n", "Biologie"]);
+    let run = fr.mentor(&["generate", "test", "-n", "Biologie", "--script", "{}"]);
     assert!(run.fails().contains("ne sait pas encore"), "{run:#?}");
 }
 

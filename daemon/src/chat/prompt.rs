@@ -40,10 +40,18 @@ pub const PASSAGES_TEMPLATE: &str = "source_passages.j2";
 pub const WALKTHROUGH_TEMPLATE: &str = "walkthrough_note.j2";
 /// The text of `generate_artifact`'s result.
 pub const TOOL_SUBMITTED_TEMPLATE: &str = "tool_submitted.j2";
+/// A podcast's outline request.
+pub const PODCAST_OUTLINE_TEMPLATE: &str = "podcast_outline.j2";
+/// A podcast segment's transcript request.
+pub const PODCAST_SEGMENT_TEMPLATE: &str = "podcast_segment.j2";
+/// A quiz request.
+pub const QUIZ_TEMPLATE: &str = "quiz.j2";
+/// A study guide request.
+pub const STUDY_GUIDE_TEMPLATE: &str = "study_guide.j2";
 
 /// Each template's name, built-in source, and the variables it is given (named in errors, so
 /// whoever wrote an override learns what they may use).
-const TEMPLATES: [(&str, &str, &str); 7] = [
+const TEMPLATES: [(&str, &str, &str); 11] = [
     (
         GLOBAL_TEMPLATE,
         include_str!("../../../prompts/global_teacher_prompt.j2"),
@@ -79,6 +87,27 @@ const TEMPLATES: [(&str, &str, &str); 7] = [
         TOOL_SUBMITTED_TEMPLATE,
         include_str!("../../../prompts/tool_submitted.j2"),
         "acknowledgment, kind, topic",
+    ),
+    (
+        PODCAST_OUTLINE_TEMPLATE,
+        include_str!("../../../prompts/podcast_outline.j2"),
+        "language, topic, notebook_title, format, hosts, segments, passages",
+    ),
+    (
+        PODCAST_SEGMENT_TEMPLATE,
+        include_str!("../../../prompts/podcast_segment.j2"),
+        "language, format, hosts, title, outline, number, count, segment_title, points, \
+         previous, passages",
+    ),
+    (
+        QUIZ_TEMPLATE,
+        include_str!("../../../prompts/quiz.j2"),
+        "language, topic, notebook_title, questions, difficulty, passages",
+    ),
+    (
+        STUDY_GUIDE_TEMPLATE,
+        include_str!("../../../prompts/study_guide.j2"),
+        "language, topic, notebook_title, passages",
     ),
 ];
 
@@ -130,6 +159,20 @@ pub fn estimate_tokens(text: &str) -> u32 {
 /// [`estimate_tokens`] of a text of `chars` characters.
 const fn tokens_for_chars(chars: usize) -> u32 {
     chars.div_ceil(4) as u32
+}
+
+/// Hits, best score first (a NaN score last): the order passages are numbered in.
+fn by_score(hits: &[SearchHit]) -> Vec<&SearchHit> {
+    let score = |h: &SearchHit| {
+        if h.score.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            h.score
+        }
+    };
+    let mut ordered: Vec<&SearchHit> = hits.iter().collect();
+    ordered.sort_by(|a, b| score(b).total_cmp(&score(a)));
+    ordered
 }
 
 /// The name of a language as the model is told it ("French (français)").
@@ -408,21 +451,41 @@ impl Prompts {
         )
     }
 
+    /// A generator's request (`name` is one of the job templates), rendered as given.
+    pub fn job(&self, name: &'static str, ctx: Value) -> Result<String, ApiError> {
+        self.render(name, ctx)
+    }
+
+    /// The passages section for a generator's request, within `budget` tokens, and the hits
+    /// it shows, in their numbering order (passage 1 first).
+    pub fn job_passages<'h>(
+        &self,
+        hits: &'h [SearchHit],
+        budget: u32,
+    ) -> Result<(String, Vec<&'h SearchHit>), ApiError> {
+        let (text, shown) = self.passages_counted(hits, budget)?;
+        let mut ordered = by_score(hits);
+        ordered.truncate(shown);
+        Ok((text, ordered))
+    }
+
     /// The passages section, within `budget` tokens: the best-scored passages that fit whole;
     /// if not even the best one does, the best one cut to fit; if nothing fits, nothing.
     fn passages_section(&self, hits: &[SearchHit], budget: u32) -> Result<String, ApiError> {
+        self.passages_counted(hits, budget).map(|(text, _)| text)
+    }
+
+    /// [`Prompts::passages_section`], and how many passages it shows (the first of
+    /// [`by_score`]).
+    fn passages_counted(
+        &self,
+        hits: &[SearchHit],
+        budget: u32,
+    ) -> Result<(String, usize), ApiError> {
         if hits.is_empty() || budget == 0 {
-            return Ok(String::new());
+            return Ok((String::new(), 0));
         }
-        let score = |h: &SearchHit| {
-            if h.score.is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                h.score
-            }
-        };
-        let mut ordered: Vec<&SearchHit> = hits.iter().collect();
-        ordered.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        let ordered = by_score(hits);
         // No passage can usefully be longer than the whole budget.
         let max_chars = budget as usize * 4;
         let views: Vec<PassageView> = ordered
@@ -464,7 +527,7 @@ impl Prompts {
         }
         if let Some(text) = best {
             debug_assert!(fits >= 1);
-            return Ok(text);
+            return Ok((text, fits));
         }
         // Not even the best passage fits whole: cut its text to what its header leaves.
         let mut first = views[0].clone();
@@ -476,11 +539,11 @@ impl Prompts {
             let text = render(std::slice::from_ref(&first))?;
             let tokens = estimate_tokens(&text);
             if tokens <= budget {
-                return Ok(text);
+                return Ok((text, 1));
             }
             room = room.saturating_sub((tokens - budget) as usize * 4 + 8);
         }
-        Ok(String::new())
+        Ok((String::new(), 0))
     }
 
     /// Renders a template and tidies the result (no blank-line runs, no blank ends).
@@ -574,12 +637,12 @@ fn cut(text: &str, max_chars: usize) -> String {
 /// Text from outside (a source, a job's output) made safe to put between delimiters, and cut
 /// to `max_chars`: control characters removed (line breaks and tabs kept), `<<<` and `>>>`
 /// neutralized, blank ends trimmed.
-fn multi_line(text: &str, max_chars: usize) -> String {
+pub(crate) fn multi_line(text: &str, max_chars: usize) -> String {
     clean(text, max_chars, false)
 }
 
 /// Like [`multi_line`], with every run of whitespace (line breaks included) made one space.
-fn one_line(text: &str, max_chars: usize) -> String {
+pub(crate) fn one_line(text: &str, max_chars: usize) -> String {
     clean(text, max_chars, true)
 }
 

@@ -314,6 +314,7 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
     };
     let ended = supervise(queue, &ctx, handler.as_ref()).await;
     queue.unregister(job.id, &running);
+    let partial = partial(&ctx);
     let JobContext { lease, .. } = ctx;
     let l = i18n::ui();
     let finish = match ended {
@@ -345,8 +346,33 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
             }
         }
     };
+    let mut finish = finish;
+    if let Finish::Fail { partial: kept, .. } = &mut finish {
+        if kept.is_none() {
+            *kept = partial;
+        }
+    }
     let claim_next = claim_next && running.reason() != Some(StopReason::Shutdown);
     record(queue.finish_and_claim(lease, finish, claim_next).await)
+}
+
+/// What a failed job leaves on its artifact: the `outline` and `transcript` checkpoints'
+/// text (a string, or an object's `text`), if it got that far.
+fn partial(ctx: &JobContext) -> Option<serde_json::Value> {
+    let text = |name: &str| {
+        let v = ctx.checkpoint_data(name)?;
+        v.as_str()
+            .map(str::to_string)
+            .or_else(|| v.get("text")?.as_str().map(str::to_string))
+    };
+    let kept = mentor_shared::artifacts::Partial {
+        outline: text("outline"),
+        transcript: text("transcript"),
+    };
+    if kept.outline.is_none() && kept.transcript.is_none() {
+        return None;
+    }
+    serde_json::to_value(kept).ok()
 }
 
 fn record(outcome: Result<(Option<Job>, Option<Claim>), mentor_shared::ApiError>) -> Option<Claim> {

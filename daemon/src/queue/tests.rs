@@ -42,6 +42,7 @@ fn config() -> JobsConfig {
         lease_secs: 30,
         retry_base_ms: 10,
         retry_max_ms: 40,
+        ..JobsConfig::default()
     }
 }
 

@@ -159,6 +159,18 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN chat_notify INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX jobs_to_notify ON jobs(notebook_id) WHERE chat_notify = 1;
     "#,
+    // 4: the learner's attempts at quizzes, numbered per quiz.
+    r#"
+    CREATE TABLE quiz_attempts (
+        artifact_id TEXT NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+        number      INTEGER NOT NULL,
+        answers     TEXT NOT NULL,
+        score       INTEGER NOT NULL,
+        total       INTEGER NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        PRIMARY KEY (artifact_id, number)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

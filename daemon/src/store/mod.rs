@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod migrations;
 pub mod notebooks;
 pub mod objectives;
+pub mod quiz;
 pub mod sources;
 
 use std::panic::AssertUnwindSafe;

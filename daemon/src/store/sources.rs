@@ -195,6 +195,42 @@ pub fn passages(
     ranked(conn, notebook, query, limit, "c.text")
 }
 
+/// A notebook's chunks spread over its sources, whole: every source's first chunk, then
+/// every second chunk, and so on (for a generator asked about the whole notebook, or whose
+/// topic matches nothing). Scores fall in that order.
+pub fn spread(conn: &Connection, notebook: NotebookId, limit: u32) -> StoreResult<Vec<SearchHit>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.source_id, s.title, c.position, c.text
+         FROM source_chunks c JOIN sources s ON s.id = c.source_id
+         WHERE c.notebook_id = ?1
+         ORDER BY c.position, s.created_ms, s.id
+         LIMIT ?2",
+    )?;
+    let limit = limit.clamp(1, 1000);
+    let rows = stmt.query_map(params![notebook.ulid(), limit], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut hits = Vec::new();
+    for (i, row) in rows.enumerate() {
+        let (id, title, position, text) = row?;
+        hits.push(SearchHit {
+            source_id: SourceId::parse(&id).map_err(|e| ApiError::Internal {
+                message: e.to_string(),
+            })?,
+            source_title: title,
+            chunk: position as u32,
+            snippet: text,
+            score: f64::from(limit) - i as f64,
+        });
+    }
+    Ok(hits)
+}
+
 /// Best matches first; `text` is the SQL expression giving each hit's text.
 fn ranked(
     conn: &Connection,

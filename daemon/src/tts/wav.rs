@@ -192,6 +192,46 @@ pub fn combine(clips: &[Clip], pause_ms: u32) -> Option<Clip> {
     Some(Clip { rate, samples })
 }
 
+/// [`combine`] straight to a WAV file's bytes, in one pass and one buffer (no combined clip
+/// in between). `None` when there is no clip.
+pub fn combined_wav(clips: &[Clip], pause_ms: u32) -> Option<Vec<u8>> {
+    let rate = clips.first()?.rate;
+    let pause = (u64::from(rate) * u64::from(pause_ms) / 1000) as usize * 2;
+    let mut out = Clip {
+        rate,
+        samples: Vec::new(),
+    }
+    .to_wav();
+    let header = out.len();
+    let data: usize = clips
+        .iter()
+        .map(|c| (c.samples.len() as u64 * u64::from(rate) / u64::from(c.rate.max(1))) as usize * 2)
+        .sum::<usize>()
+        + pause * clips.len().saturating_sub(1);
+    out.reserve_exact(data);
+    for (i, clip) in clips.iter().enumerate() {
+        if i > 0 {
+            out.resize(out.len() + pause, 0);
+        }
+        let resampled;
+        let samples = if clip.rate == rate {
+            &clip.samples
+        } else {
+            resampled = clip.resampled(rate);
+            &resampled.samples
+        };
+        let start = out.len();
+        out.resize(start + samples.len() * 2, 0);
+        for (dst, s) in out[start..].chunks_exact_mut(2).zip(samples) {
+            dst.copy_from_slice(&s.to_le_bytes());
+        }
+    }
+    let data_len = (out.len() - header) as u32;
+    out[4..8].copy_from_slice(&(36 + data_len).to_le_bytes());
+    out[40..44].copy_from_slice(&data_len.to_le_bytes());
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +244,16 @@ mod tests {
                 .map(|i| ((i as f64 * 0.05).sin() * 8000.0) as i16)
                 .collect(),
         }
+    }
+
+    #[test]
+    fn combining_to_bytes_is_combining_then_writing() {
+        let clips = [tone(22_050, 200), tone(24_000, 130), tone(22_050, 50)];
+        let bytes = combined_wav(&clips, 350).expect("clips");
+        let expected = combine(&clips, 350).expect("clips");
+        assert_eq!(bytes, expected.to_wav());
+        assert_eq!(Clip::parse(&bytes), Ok(expected));
+        assert_eq!(combined_wav(&[], 350), None);
     }
 
     #[test]

@@ -1,32 +1,47 @@
-//! `mentor artifact`: what the background jobs made — podcasts, quizzes, study guides — listed
-//! per notebook (or for all of them), and one shown with its content.
+//! `mentor artifacts`: what the background jobs made — podcasts, quizzes, study guides —
+//! listed per notebook (or for all of them), one shown for the terminal by its kind, exported
+//! to a file, or (a podcast) played.
+
+pub mod content;
+pub mod export;
+pub mod player;
+pub mod problem;
+pub mod render;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use mentor_shared::artifacts::Podcast;
+use mentor_shared::error::human_bytes;
 use mentor_shared::i18n::{self, Localizer};
 use mentor_shared::ids::NotebookId;
-use mentor_shared::jobs::{Artifact, ArtifactStatus};
+use mentor_shared::jobs::{Artifact, ArtifactStatus, JobKind};
 use mentor_shared::{t, ApiError};
 
-use super::jobs::{kind_name, when};
+use super::jobs::kind_name;
 use super::{output, Env};
 use crate::client::{self, answer, ctx, Client};
 use crate::error::CliError;
+use problem::Problem;
 
 /// Notebook titles by id.
 type Titles = HashMap<NotebookId, String>;
 
-/// `mentor artifact …`
+/// `mentor artifacts …`
 #[derive(Debug, Subcommand)]
 pub enum ArtifactCommand {
     /// List artifacts, newest first.
     List(ListArgs),
     /// Show an artifact with its content.
-    Show(ArtifactArg),
+    Show(ShowArgs),
+    /// Copy an artifact to a file.
+    Export(ExportArgs),
+    /// Play a podcast.
+    Play(PlayArgs),
 }
 
-/// Arguments of `artifact list`.
+/// Arguments of `artifacts list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Notebook id or title (default: every notebook).
@@ -34,16 +49,44 @@ pub struct ListArgs {
     pub notebook: Option<String>,
 }
 
-/// An artifact, by id.
+/// Arguments of `artifacts show`.
 #[derive(Debug, Args)]
-pub struct ArtifactArg {
+pub struct ShowArgs {
     /// Artifact id (with or without `art:`).
     pub artifact: String,
+    /// Show a quiz's answers.
+    #[arg(long)]
+    pub answers: bool,
+}
+
+/// Arguments of `artifacts export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Artifact id (with or without `art:`).
+    pub artifact: String,
+    /// The file to write.
+    pub path: PathBuf,
+    /// wav, md or json (default: by kind).
+    #[arg(long, value_enum, hide_possible_values = true)]
+    pub format: Option<export::Format>,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `artifacts play`.
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// Artifact id of a podcast (with or without `art:`).
+    pub artifact: String,
+    /// The player's command line (split on whitespace; the file's path is appended).
+    #[arg(long)]
+    pub player: Option<String>,
 }
 
 /// Runs an artifact command.
 pub async fn run(env: &Env, cmd: ArtifactCommand) -> Result<(), CliError> {
-    env.config()?;
+    let config = env.config()?;
     let l = i18n::ui();
     let c = client::connect(&env.dirs).await?;
     match cmd {
@@ -70,10 +113,96 @@ pub async fn run(env: &Env, cmd: ArtifactCommand) -> Result<(), CliError> {
             if env.json {
                 return output::json(&artifact);
             }
-            print_artifact(l, &artifact);
+            let failure = failure(&c, &artifact).await;
+            let shown = render::show(
+                l,
+                &artifact,
+                failure.as_deref(),
+                render::Style::for_stdout(a.answers),
+            );
+            output::fields(&shown.fields);
+            if !shown.body.is_empty() {
+                outln!();
+                for line in &shown.body {
+                    outln!("{line}");
+                }
+            }
+            Ok(())
+        }
+        ArtifactCommand::Export(a) => {
+            let artifact = answer(c.rpc.artifact_show(ctx(30), a.artifact).await)?;
+            let (format, payload) = export::payload(&artifact, a.format)?;
+            let bytes = export::write(&a.path, &payload, a.force)?;
+            let written = std::fs::canonicalize(&a.path).unwrap_or(a.path);
+            if env.json {
+                return output::json(&serde_json::json!({
+                    "artifact": artifact.id,
+                    "format": format.name(),
+                    "path": written,
+                    "bytes": bytes,
+                }));
+            }
+            outln!(
+                "{}",
+                t!(
+                    l,
+                    "export-done",
+                    path = written.display().to_string(),
+                    size = human_bytes(bytes)
+                )
+            );
+            Ok(())
+        }
+        ArtifactCommand::Play(a) => {
+            let artifact = answer(c.rpc.artifact_show(ctx(30), a.artifact).await)?;
+            let podcast: Podcast = content::ready(&artifact, JobKind::Podcast)?;
+            let Some(audio) = &podcast.audio else {
+                return Err(Problem::TranscriptOnly {
+                    artifact: artifact.id.to_string(),
+                }
+                .into());
+            };
+            let file = PathBuf::from(&audio.path);
+            if !file.is_file() {
+                return Err(Problem::AudioMissing {
+                    path: audio.path.clone(),
+                }
+                .into());
+            }
+            let path = std::env::var_os("PATH");
+            let player = player::choose(
+                a.player.as_deref(),
+                &config.artifacts.player,
+                path.as_deref(),
+            )?;
+            outln!(
+                "{}",
+                t!(
+                    l,
+                    "play-now",
+                    title = podcast.title.trim(),
+                    duration = render::duration(audio.duration_ms),
+                    player = player.name()
+                )
+            );
+            outln!();
+            for line in render::transcript(&podcast, render::Style::for_stdout(false).bold) {
+                outln!("{line}");
+            }
+            outln!();
+            player::play(&player, &file).await?;
             Ok(())
         }
     }
+}
+
+/// Why an artifact's job failed, when it did (nothing when the job cannot be read).
+async fn failure(c: &Client, a: &Artifact) -> Option<String> {
+    if a.status != ArtifactStatus::Failed {
+        return None;
+    }
+    let job = answer(c.rpc.job_show(ctx(30), a.job_id.to_string()).await).ok()?;
+    job.error_message
 }
 
 /// Every notebook's artifacts, newest first, with the notebooks' titles.
@@ -138,49 +267,11 @@ fn print_table(l: &Localizer, list: &[Artifact], notebooks: Option<&Titles>) {
     output::table(&headers, &rows);
 }
 
-/// The `label  value` lines of `artifact show`.
-fn artifact_fields(l: &Localizer, a: &Artifact) -> Vec<(String, String)> {
-    vec![
-        (t!(l, "jobs-show-id"), a.id.to_string()),
-        (t!(l, "jobs-show-kind"), kind_name(l, a.kind)),
-        (t!(l, "jobs-show-status"), status_name(l, a.status)),
-        (t!(l, "artifact-show-title"), a.title.clone()),
-        (t!(l, "jobs-show-notebook"), a.notebook_id.to_string()),
-        (t!(l, "artifact-show-job"), a.job_id.to_string()),
-        (t!(l, "jobs-show-created"), when(l, a.created)),
-        (t!(l, "jobs-show-updated"), when(l, a.updated)),
-    ]
-}
-
-fn print_artifact(l: &Localizer, a: &Artifact) {
-    output::fields(&artifact_fields(l, a));
-    outln!();
-    match &a.data {
-        Some(data) if !data.is_null() => {
-            outln!("{}", t!(l, "artifact-show-content"));
-            let text = serde_json::to_string_pretty(data).unwrap_or_else(|_| data.to_string());
-            for line in text.lines() {
-                outln!("  {line}");
-            }
-        }
-        _ => {
-            let hint = match a.status {
-                ArtifactStatus::Generating => {
-                    t!(l, "artifact-show-generating", job = a.job_id.to_string())
-                }
-                _ => t!(l, "artifact-show-no-content"),
-            };
-            outln!("{hint}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use mentor_shared::i18n::{localizer, Lang};
     use mentor_shared::ids::{ArtifactId, JobId};
-    use mentor_shared::jobs::JobKind;
     use mentor_shared::time::Timestamp;
 
     #[test]
@@ -197,7 +288,7 @@ mod tests {
             updated: Timestamp(0),
         };
         let l = localizer(Lang::FrFr);
-        let f = artifact_fields(l, &a);
+        let f = render::fields(l, &a);
         assert_eq!(f.len(), 8);
         assert!(f.iter().any(|(_, v)| v == "Fiche de révision"), "{f:?}");
         assert!(f.iter().any(|(_, v)| v == "prête"), "{f:?}");

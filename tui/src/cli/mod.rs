@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod notebook;
 pub mod output;
 pub mod profile;
+pub mod quiz;
 pub mod source;
 pub mod usage;
 
@@ -52,9 +53,12 @@ pub enum Command {
     /// Generate a podcast, a quiz or a study guide in the background.
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
-    /// List and show what the jobs made.
-    #[command(subcommand, visible_alias = "artifacts")]
-    Artifact(artifact::ArtifactCommand),
+    /// List, show, export and play what the jobs made.
+    #[command(subcommand, visible_alias = "artifact")]
+    Artifacts(artifact::ArtifactCommand),
+    /// Take a quiz and list your attempts.
+    #[command(subcommand)]
+    Quiz(quiz::QuizCommand),
     /// Talk with the teacher, or read the conversation back.
     Chat(chat::ChatArgs),
     /// Show or change what the teacher knows about you.
@@ -102,7 +106,8 @@ pub async fn run(env: &Env, command: Command) -> Result<(), CliError> {
         Command::Source(c) => source::run(env, c).await,
         Command::Jobs(c) => jobs::run(env, c).await,
         Command::Generate(c) => generate::run(env, c).await,
-        Command::Artifact(c) => artifact::run(env, c).await,
+        Command::Artifacts(c) => artifact::run(env, c).await,
+        Command::Quiz(c) => quiz::run(env, c).await,
         Command::Chat(a) => chat::run(env, a).await,
         Command::Profile(c) => profile::run(env, c).await,
         Command::Config(c) => config::run(env, c),

@@ -29,10 +29,11 @@ use serde_json::{json, Value};
 type ScenarioFn = fn(&Bench) -> Result<Report>;
 
 mod chat;
+mod podcast;
 mod push;
 mod queue;
 
-/// Every scenario, in the order `all` runs them. Later: podcast-tts, tui, local-llm, soak.
+/// Every scenario, in the order `all` runs them. Later: tui, local-llm, soak.
 const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("cli", scenario_cli),
     ("queue", queue::scenario_queue),
@@ -41,6 +42,7 @@ const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("relay", chat::scenario_relay),
     ("tool-ack", chat::scenario_tool_ack),
     ("gate", chat::scenario_gate),
+    ("podcast-tts", podcast::scenario_podcast_tts),
 ];
 
 /// Notebooks the `cli` scenario creates before timing `notebook list`.

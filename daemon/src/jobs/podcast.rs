@@ -1,0 +1,713 @@
+//! The podcast generator: an outline, a transcript written segment by segment, speech clip by
+//! clip (in parallel up to the core count), and one WAV with short pauses between turns.
+//!
+//! Every step is a checkpoint with its progress, so an attempt resumed after a crash, a
+//! restart or a retry asks the model nothing it already answered and records no clip already
+//! recorded:
+//!
+//! | checkpoint    | data                                          | stage             |
+//! |---------------|-----------------------------------------------|-------------------|
+//! | `outline`     | `{text: Markdown, outline: Outline}`          | `stage-outline`   |
+//! | `segment-<i>` | `{turns: [Turn]}`                             | `stage-transcript`|
+//! | `transcript`  | `{text: Markdown, turns: [Turn]}`             | (with the last segment) |
+//! | `clip-<i>`    | `{file, rate, samples}` (the file in `clips/`) | `stage-speech`    |
+//!
+//! then `stage-combine` while the clips become `podcast.wav`. With the speech engine `none`
+//! the podcast is its transcript, and says so (`audio: null`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::{StreamExt, TryStreamExt};
+use mentor_shared::artifacts::{Audio, Outline, Podcast, SourceRef, Turn};
+use mentor_shared::i18n::{self, Lang};
+use mentor_shared::jobs::{JobKind, JobSpec, PodcastFormat, PodcastLength};
+use mentor_shared::t;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::files::{ArtifactFiles, CLIPS_DIR, PODCAST_FILE};
+use super::{api_error, Kit, Material, Params};
+use crate::chat::prompt::{
+    multi_line, one_line, PODCAST_OUTLINE_TEMPLATE, PODCAST_SEGMENT_TEMPLATE,
+};
+use crate::llm::{JsonSchema, Priority, WireMessage};
+use crate::queue::{JobContext, JobError, JobHandler};
+use crate::tts::{wav, Speech, TtsError};
+
+/// Silence between two turns.
+pub const PAUSE_MS: u32 = 350;
+/// Longest turn kept, in characters.
+const TURN_MAX_CHARS: usize = 1_500;
+/// Turns of the previous segment shown when writing the next one.
+const PREVIOUS_TURNS: usize = 3;
+
+/// The podcast job.
+pub struct PodcastHandler {
+    kit: Kit,
+    speech: Speech,
+    files: ArtifactFiles,
+}
+
+impl PodcastHandler {
+    /// A handler writing with `kit`, speaking with `speech`, storing under `files`.
+    pub fn new(kit: Kit, speech: Speech, files: ArtifactFiles) -> PodcastHandler {
+        PodcastHandler { kit, speech, files }
+    }
+}
+
+/// The speakers' names: two hosts for a deep dive, the first alone for a brief.
+pub fn hosts(lang: Lang, format: PodcastFormat) -> Vec<String> {
+    let names = match lang {
+        Lang::EnUs => ["Alex", "Sam"],
+        Lang::FrFr => ["Camille", "Hugo"],
+    };
+    let n = match format {
+        PodcastFormat::DeepDive => 2,
+        PodcastFormat::Brief => 1,
+    };
+    names[..n].iter().map(|s| s.to_string()).collect()
+}
+
+/// Segments of an episode of this length.
+pub fn segment_count(length: PodcastLength) -> usize {
+    match length {
+        PodcastLength::Short => 2,
+        PodcastLength::Default => 4,
+        PodcastLength::Long => 6,
+    }
+}
+
+fn format_id(format: PodcastFormat) -> &'static str {
+    match format {
+        PodcastFormat::DeepDive => "deep_dive",
+        PodcastFormat::Brief => "brief",
+    }
+}
+
+fn outline_schema(segments: usize) -> JsonSchema {
+    JsonSchema {
+        name: "podcast_outline".into(),
+        schema: json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["title", "segments"],
+            "properties": {
+                "title": { "type": "string" },
+                "segments": {
+                    "type": "array",
+                    "minItems": segments,
+                    "maxItems": segments,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["title", "points"],
+                        "properties": {
+                            "title": { "type": "string" },
+                            "points": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": { "type": "string" }
+                            }
+                        }
+                    }
+                }
+            }
+        }),
+    }
+}
+
+fn segment_schema(hosts: &[String]) -> JsonSchema {
+    JsonSchema {
+        name: "podcast_segment".into(),
+        schema: json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["turns"],
+            "properties": {
+                "turns": {
+                    "type": "array",
+                    "minItems": hosts.len(),
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["speaker", "text"],
+                        "properties": {
+                            "speaker": { "type": "string", "enum": hosts },
+                            "text": { "type": "string" }
+                        }
+                    }
+                }
+            }
+        }),
+    }
+}
+
+fn validate_outline(o: &Outline, segments: usize) -> Result<(), String> {
+    if o.title.trim().is_empty() {
+        return Err("the title is empty".into());
+    }
+    if o.segments.len() < segments {
+        return Err(format!(
+            "{segments} segments were asked for, the outline has {}",
+            o.segments.len()
+        ));
+    }
+    for (i, s) in o.segments.iter().take(segments).enumerate() {
+        if s.title.trim().is_empty() {
+            return Err(format!("segment {} has no title", i + 1));
+        }
+        if s.points.iter().all(|p| p.trim().is_empty()) {
+            return Err(format!("segment {} has no points", i + 1));
+        }
+    }
+    Ok(())
+}
+
+/// The model's answer for one segment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct SegmentTurns {
+    turns: Vec<Turn>,
+}
+
+/// The host a speaker's name designates (case and spacing ignored).
+fn host_index(hosts: &[String], speaker: &str) -> Option<usize> {
+    let key = speaker.trim().to_lowercase();
+    hosts.iter().position(|h| h.to_lowercase() == key)
+}
+
+fn validate_segment(s: &SegmentTurns, hosts: &[String]) -> Result<(), String> {
+    if s.turns.iter().all(|t| t.text.trim().is_empty()) {
+        return Err("the transcript is empty: write the turns of the segment".into());
+    }
+    for (i, t) in s.turns.iter().enumerate() {
+        if host_index(hosts, &t.speaker).is_none() {
+            return Err(format!(
+                "turn {} is spoken by \"{}\"; the speaker must be one of: {}",
+                i + 1,
+                t.speaker,
+                hosts.join(", ")
+            ));
+        }
+        if t.text.trim().is_empty() {
+            return Err(format!("turn {} says nothing", i + 1));
+        }
+    }
+    if hosts.len() > 1 {
+        let speakers: std::collections::HashSet<usize> = s
+            .turns
+            .iter()
+            .filter_map(|t| host_index(hosts, &t.speaker))
+            .collect();
+        if speakers.len() < hosts.len() {
+            return Err(format!(
+                "only one host speaks; {} must both take turns",
+                hosts.join(" and ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The turns as stored: speakers' names as the hosts spell them, text cleaned and capped.
+fn clean_turns(s: SegmentTurns, hosts: &[String]) -> Vec<Turn> {
+    s.turns
+        .into_iter()
+        .filter_map(|t| {
+            let host = host_index(hosts, &t.speaker)?;
+            let text = one_line(&t.text, TURN_MAX_CHARS);
+            (!text.is_empty()).then(|| Turn {
+                speaker: hosts[host].clone(),
+                text,
+            })
+        })
+        .collect()
+}
+
+/// The transcript as Markdown: the title, each segment's heading, every turn with its
+/// speaker in bold.
+pub fn transcript_markdown(outline: &Outline, segments: &[Vec<Turn>]) -> String {
+    let mut md = format!("# {}\n", outline.title.trim());
+    for (i, turns) in segments.iter().enumerate() {
+        if let Some(s) = outline.segments.get(i) {
+            md.push_str(&format!("\n## {}. {}\n", i + 1, s.title.trim()));
+        }
+        for t in turns {
+            md.push_str(&format!("\n**{}:** {}\n", t.speaker, t.text));
+        }
+    }
+    md
+}
+
+/// Where a clip's file goes.
+fn clip_name(i: usize) -> String {
+    format!("clip-{i:04}.wav")
+}
+
+/// A clip's checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ClipDone {
+    file: String,
+    rate: u32,
+    samples: u64,
+}
+
+fn tts_error(e: TtsError) -> JobError {
+    match e {
+        TtsError::Cancelled => JobError::Cancelled,
+        e if e.is_transient() => JobError::Transient(e.localize(i18n::ui())),
+        e => JobError::Permanent(e.localize(i18n::ui())),
+    }
+}
+
+fn write_error(dir: &Path, e: &dyn std::fmt::Display) -> JobError {
+    JobError::Transient(t!(
+        i18n::ui(),
+        "podcast-write-failed",
+        path = dir.display().to_string(),
+        reason = e.to_string()
+    ))
+}
+
+fn checkpoint_as<T: serde::de::DeserializeOwned>(ctx: &JobContext, name: &str) -> Option<T> {
+    ctx.checkpoint_data(name)
+        .and_then(|v| serde_json::from_value(v).ok())
+}
+
+impl PodcastHandler {
+    /// The outline: from its checkpoint, or asked for and recorded.
+    async fn outline(
+        &self,
+        ctx: &JobContext,
+        material: &Material,
+        format: PodcastFormat,
+        hosts: &[String],
+        segments: usize,
+    ) -> Result<Outline, JobError> {
+        #[derive(Deserialize)]
+        struct Saved {
+            outline: Outline,
+        }
+        if let Some(saved) = checkpoint_as::<Saved>(ctx, "outline") {
+            return Ok(saved.outline);
+        }
+        ctx.progress(0, 1, "stage-outline").await?;
+        let system = material
+            .prompts
+            .job(
+                PODCAST_OUTLINE_TEMPLATE,
+                context! {
+                    language => material.language,
+                    topic => one_line(&ctx.job().topic, 300),
+                    notebook_title => one_line(&material.notebook_title, 200),
+                    format => format_id(format),
+                    hosts,
+                    segments,
+                    passages => &material.passages,
+                },
+            )
+            .map_err(|e| api_error(&e))?;
+        let messages = vec![
+            WireMessage::System(system),
+            WireMessage::User("Write the outline now.".into()),
+        ];
+        ctx.check()?;
+        let mut outline: Outline = self
+            .kit
+            .llm
+            .structured(
+                messages,
+                &outline_schema(segments),
+                |o: &Outline| validate_outline(o, segments),
+                Priority::Job,
+            )
+            .await
+            .map_err(|e| api_error(&e))?;
+        outline.title = one_line(&outline.title, 200);
+        outline.segments.truncate(segments);
+        for s in &mut outline.segments {
+            s.title = one_line(&s.title, 200);
+            s.points = s
+                .points
+                .iter()
+                .map(|p| one_line(p, 500))
+                .filter(|p| !p.is_empty())
+                .collect();
+        }
+        let data = json!({ "text": outline.markdown(), "outline": outline });
+        ctx.step_done("outline", &data, (1, 1, "stage-outline"))
+            .await?;
+        Ok(outline)
+    }
+
+    /// Every segment's turns: from their checkpoints, or asked for one after the other.
+    async fn transcript(
+        &self,
+        ctx: &JobContext,
+        material: &Material,
+        format: PodcastFormat,
+        hosts: &[String],
+        outline: &Outline,
+    ) -> Result<Vec<Vec<Turn>>, JobError> {
+        let count = outline.segments.len();
+        let outline_md = multi_line(&outline.markdown(), 8_000);
+        let mut segments: Vec<Vec<Turn>> = Vec::with_capacity(count);
+        for (i, segment) in outline.segments.iter().enumerate() {
+            let name = format!("segment-{i}");
+            if let Some(saved) = checkpoint_as::<SegmentTurns>(ctx, &name) {
+                segments.push(saved.turns);
+                continue;
+            }
+            ctx.check()?;
+            let previous = segments
+                .last()
+                .map(|turns| {
+                    let start = turns.len().saturating_sub(PREVIOUS_TURNS);
+                    turns[start..]
+                        .iter()
+                        .map(|t| format!("{}: {}", t.speaker, t.text))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default();
+            let system = material
+                .prompts
+                .job(
+                    PODCAST_SEGMENT_TEMPLATE,
+                    context! {
+                        language => material.language,
+                        format => format_id(format),
+                        hosts,
+                        title => &outline.title,
+                        outline => &outline_md,
+                        number => i + 1,
+                        count,
+                        segment_title => &segment.title,
+                        points => &segment.points,
+                        previous => multi_line(&previous, 3 * TURN_MAX_CHARS),
+                        passages => &material.passages,
+                    },
+                )
+                .map_err(|e| api_error(&e))?;
+            let messages = vec![
+                WireMessage::System(system),
+                WireMessage::User(format!("Write segment {} now.", i + 1)),
+            ];
+            let answer: SegmentTurns = self
+                .kit
+                .llm
+                .structured(
+                    messages,
+                    &segment_schema(hosts),
+                    |s: &SegmentTurns| validate_segment(s, hosts),
+                    Priority::Job,
+                )
+                .await
+                .map_err(|e| api_error(&e))?;
+            let turns = clean_turns(answer, hosts);
+            let data = json!({ "turns": turns });
+            ctx.step_done(
+                &name,
+                &data,
+                (i as u32 + 1, count as u32, "stage-transcript"),
+            )
+            .await?;
+            segments.push(turns);
+        }
+        if ctx.checkpoint_data("transcript").is_none() {
+            let all: Vec<&Turn> = segments.iter().flatten().collect();
+            let data = json!({ "text": transcript_markdown(outline, &segments), "turns": all });
+            ctx.checkpoint("transcript", &data).await?;
+        }
+        Ok(segments)
+    }
+
+    /// Records every turn not recorded yet, `speech.parallel()` at a time; returns each
+    /// clip's file in turn order, with the clip itself when this attempt recorded it.
+    async fn speak_all(
+        &self,
+        ctx: &JobContext,
+        turns: &[Turn],
+        voices: &[String],
+        hosts: &[String],
+        clips_dir: &Path,
+    ) -> Result<Vec<(PathBuf, Option<wav::Clip>)>, JobError> {
+        let total = turns.len() as u32;
+        let paths: Vec<PathBuf> = (0..turns.len())
+            .map(|i| clips_dir.join(clip_name(i)))
+            .collect();
+        // A clip counts as done when its checkpoint and its file are both there.
+        let todo: Vec<usize> = (0..turns.len())
+            .filter(|&i| {
+                checkpoint_as::<ClipDone>(ctx, &format!("clip-{i}")).is_none()
+                    || !paths[i].is_file()
+            })
+            .collect();
+        if todo.is_empty() {
+            return Ok(paths.into_iter().map(|p| (p, None)).collect());
+        }
+        let done = total - todo.len() as u32;
+        ctx.progress(done, total, "stage-speech").await?;
+        // Progress is committed in order (a clip finishing first does not report "5" before
+        // another's "4").
+        let order = Arc::new(tokio::sync::Mutex::new(done));
+        let token = ctx.cancelled().clone();
+        let spoken = futures::stream::iter(todo)
+            .map(|i| {
+                let order = order.clone();
+                let token = token.clone();
+                let path = paths[i].clone();
+                let turn = &turns[i];
+                let voice = host_index(hosts, &turn.speaker)
+                    .and_then(|h| voices.get(h % voices.len().max(1)))
+                    .or(voices.first())
+                    .cloned()
+                    .unwrap_or_default();
+                async move {
+                    let clip = self
+                        .speech
+                        .speak(&turn.text, &voice, &path, &token)
+                        .await
+                        .map_err(tts_error)?;
+                    let mut done = order.lock().await;
+                    *done += 1;
+                    let data = ClipDone {
+                        file: clip_name(i),
+                        rate: clip.rate,
+                        samples: clip.samples.len() as u64,
+                    };
+                    ctx.step_done(&format!("clip-{i}"), &data, (*done, total, "stage-speech"))
+                        .await?;
+                    Ok::<_, JobError>((i, clip))
+                }
+            })
+            .buffer_unordered(self.speech.parallel().max(1))
+            .try_collect::<Vec<(usize, wav::Clip)>>()
+            .await?;
+        let mut out: Vec<(PathBuf, Option<wav::Clip>)> =
+            paths.into_iter().map(|p| (p, None)).collect();
+        for (i, clip) in spoken {
+            out[i].1 = Some(clip);
+        }
+        Ok(out)
+    }
+}
+
+/// Reads the clips and writes them as one WAV at `out`, with pauses; returns its duration in
+/// milliseconds and its sample rate. Blocking: run it off the async threads.
+pub fn combine_files(
+    clips: Vec<(PathBuf, Option<wav::Clip>)>,
+    out: &Path,
+) -> Result<(u64, u32), String> {
+    let started = std::time::Instant::now();
+    let count = clips.len();
+    let mut loaded = Vec::with_capacity(count);
+    for (path, clip) in clips {
+        let clip = match clip {
+            Some(clip) => clip,
+            None => {
+                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                wav::Clip::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+        };
+        loaded.push(clip);
+    }
+    let read_at = started.elapsed();
+    let bytes = wav::combined_wav(&loaded, PAUSE_MS).ok_or_else(|| "no clips".to_string())?;
+    let rate = loaded.first().map_or(1, |c| c.rate.max(1));
+    drop(loaded);
+    let mixed_at = started.elapsed();
+    let duration_ms = (bytes.len() as u64 - 44) / 2 * 1000 / u64::from(rate);
+    ArtifactFiles::write_whole(out, &bytes).map_err(|e| e.to_string())?;
+    tracing::info!(
+        clips = count,
+        duration_ms,
+        read_ms = read_at.as_secs_f64() * 1000.0,
+        mix_ms = (mixed_at - read_at).as_secs_f64() * 1000.0,
+        write_ms = (started.elapsed() - mixed_at).as_secs_f64() * 1000.0,
+        "podcast combined"
+    );
+    Ok((duration_ms, rate))
+}
+
+impl JobHandler for PodcastHandler {
+    fn kind(&self) -> JobKind {
+        JobKind::Podcast
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<serde_json::Value, JobError>> {
+        Box::pin(async move {
+            let params = Params::of(ctx)?;
+            let JobSpec::Podcast { format, length } = params.spec else {
+                return Err(JobError::Permanent(t!(
+                    i18n::ui(),
+                    "job-bad-kind",
+                    kind = "podcast"
+                )));
+            };
+            let lang = params.lang();
+            let hosts = hosts(lang, format);
+            let segments = segment_count(length);
+            let material = Material::gather(&self.kit, ctx, lang).await?;
+            let outline = self
+                .outline(ctx, &material, format, &hosts, segments)
+                .await?;
+            let by_segment = self
+                .transcript(ctx, &material, format, &hosts, &outline)
+                .await?;
+            let transcript = transcript_markdown(&outline, &by_segment);
+            let turns: Vec<Turn> = by_segment.into_iter().flatten().collect();
+            let sources: Vec<SourceRef> = material.cited(1..=material.refs.len());
+            let mut podcast = Podcast {
+                title: outline.title.clone(),
+                format,
+                language: lang.tag().to_string(),
+                speakers: hosts.clone(),
+                outline,
+                turns,
+                transcript,
+                audio: None,
+                sources,
+            };
+            if !self.speech.speaks() {
+                return serde_json::to_value(&podcast)
+                    .map_err(|e| JobError::Permanent(e.to_string()));
+            }
+            self.speech.check().await.map_err(tts_error)?;
+            let (Some(notebook), Some(artifact)) = (ctx.notebook(), ctx.job().artifact_id) else {
+                return Err(JobError::Permanent(t!(i18n::ui(), "job-no-notebook")));
+            };
+            let dir = self.files.artifact_dir(notebook, artifact);
+            let clips_dir = dir.join(CLIPS_DIR);
+            ArtifactFiles::create_dir(&clips_dir).map_err(|e| write_error(&dir, &e))?;
+            let voices = self.speech.voices(lang).to_vec();
+            let clips = self
+                .speak_all(ctx, &podcast.turns, &voices, &hosts, &clips_dir)
+                .await?;
+            ctx.check()?;
+            ctx.progress(0, 1, "stage-combine").await?;
+            let out = dir.join(PODCAST_FILE);
+            let target = out.clone();
+            let (duration_ms, sample_rate) =
+                tokio::task::spawn_blocking(move || combine_files(clips, &target))
+                    .await
+                    .map_err(|e| JobError::Permanent(e.to_string()))?
+                    .map_err(|reason| {
+                        JobError::Permanent(t!(
+                            i18n::ui(),
+                            "podcast-clip-unreadable",
+                            reason = reason
+                        ))
+                    })?;
+            ctx.progress(1, 1, "stage-combine").await?;
+            if let Err(e) = std::fs::remove_dir_all(&clips_dir) {
+                tracing::warn!(dir = %clips_dir.display(), error = %e, "cannot remove the clips");
+            }
+            podcast.audio = Some(Audio {
+                path: out.display().to_string(),
+                duration_ms,
+                sample_rate,
+                engine: self.speech.engine().to_string(),
+                voices: hosts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| {
+                        voices
+                            .get(i % voices.len().max(1))
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            });
+            serde_json::to_value(&podcast).map_err(|e| JobError::Permanent(e.to_string()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mentor_shared::artifacts::OutlineSegment;
+
+    fn turn(speaker: &str, text: &str) -> Turn {
+        Turn {
+            speaker: speaker.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn segments_need_known_speakers_both_hosts_and_words() {
+        let hosts = hosts(Lang::EnUs, PodcastFormat::DeepDive);
+        let ok = SegmentTurns {
+            turns: vec![turn("alex ", "Hi."), turn("Sam", "Hello.")],
+        };
+        validate_segment(&ok, &hosts).unwrap();
+        let cleaned = clean_turns(ok, &hosts);
+        assert_eq!(cleaned[0].speaker, "Alex");
+        let empty = SegmentTurns { turns: vec![] };
+        assert!(validate_segment(&empty, &hosts)
+            .unwrap_err()
+            .contains("transcript is empty"));
+        let stranger = SegmentTurns {
+            turns: vec![turn("Alex", "Hi."), turn("Bob", "Yo.")],
+        };
+        assert!(validate_segment(&stranger, &hosts)
+            .unwrap_err()
+            .contains("\"Bob\""));
+        let alone = SegmentTurns {
+            turns: vec![turn("Alex", "Hi."), turn("Alex", "Me again.")],
+        };
+        assert!(validate_segment(&alone, &hosts)
+            .unwrap_err()
+            .contains("only one host"));
+        let brief = hosts_brief();
+        let solo = SegmentTurns {
+            turns: vec![turn("Camille", "Bonjour.")],
+        };
+        validate_segment(&solo, &brief).unwrap();
+    }
+
+    fn hosts_brief() -> Vec<String> {
+        hosts(Lang::FrFr, PodcastFormat::Brief)
+    }
+
+    #[test]
+    fn outlines_need_enough_segments_and_the_transcript_names_speakers() {
+        let outline = Outline {
+            title: "Cells".into(),
+            segments: vec![
+                OutlineSegment {
+                    title: "Intro".into(),
+                    points: vec!["What a cell is".into()],
+                },
+                OutlineSegment {
+                    title: "Membranes".into(),
+                    points: vec![" ".into()],
+                },
+            ],
+        };
+        assert!(validate_outline(&outline, 3)
+            .unwrap_err()
+            .contains("3 segments"));
+        assert!(validate_outline(&outline, 2)
+            .unwrap_err()
+            .contains("segment 2 has no points"));
+        validate_outline(&outline, 1).unwrap();
+        let md = transcript_markdown(
+            &outline,
+            &[vec![turn("Alex", "Welcome."), turn("Sam", "Hi!")]],
+        );
+        assert_eq!(
+            md,
+            "# Cells\n\n## 1. Intro\n\n**Alex:** Welcome.\n\n**Sam:** Hi!\n"
+        );
+        assert_eq!(segment_count(PodcastLength::Short), 2);
+        assert_eq!(segment_count(PodcastLength::Long), 6);
+    }
+}

@@ -1,0 +1,713 @@
+//! The generators end to end: the real `mentord` and `mentor`, the scripted OpenAI-compatible
+//! server answering the generators' JSON requests, and the real espeak-ng speaking the
+//! podcasts (installed by `./install.sh --test`; these tests fail, never skip, without it).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mentor_shared::jobs::{Cursor, EventBody, EventFilter, EventsRequest, Job, JobRequest};
+use mentor_shared::service::MentorClient;
+use mentor_tests::openai::{Reply, ScriptedServer};
+use mentor_tests::rpc::{answer, connect, ctx};
+use mentor_tests::TestEnv;
+use serde_json::{json, Value};
+
+const T: Duration = Duration::from_secs(60);
+
+/// The schema a structured request asks for (`podcast_outline`, `quiz`, …).
+fn schema_name(request: &Value) -> String {
+    request["response_format"]["json_schema"]["name"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn schema(request: &Value) -> &Value {
+    &request["response_format"]["json_schema"]["schema"]
+}
+
+fn json_reply(value: Value) -> Reply {
+    Reply::text(&value.to_string())
+}
+
+/// A good answer to every generator's request, shaped by the schema it asks for.
+fn good_answer(request: &Value) -> Reply {
+    let s = schema(request);
+    match schema_name(request).as_str() {
+        "podcast_outline" => {
+            let n = s["properties"]["segments"]["minItems"]
+                .as_u64()
+                .unwrap_or(1);
+            json_reply(json!({
+                "title": "Inside the cell",
+                "segments": (0..n).map(|i| json!({
+                    "title": format!("Part {}", i + 1),
+                    "points": ["Mitochondria make energy", "Membranes filter"],
+                })).collect::<Vec<_>>(),
+            }))
+        }
+        "podcast_segment" => {
+            let hosts: Vec<String> = s["properties"]["turns"]["items"]["properties"]["speaker"]
+                ["enum"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|h| h.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let turns: Vec<Value> = (0..3)
+                .map(|i| {
+                    json!({
+                        "speaker": hosts[i % hosts.len()],
+                        "text": format!("Turn {i}: mitochondria turn sugar into energy."),
+                    })
+                })
+                .collect();
+            json_reply(json!({ "turns": turns }))
+        }
+        "quiz" => {
+            let n = s["properties"]["questions"]["minItems"]
+                .as_u64()
+                .unwrap_or(1);
+            json_reply(json!({
+                "title": "Cells quiz",
+                "questions": (0..n).map(|i| json!({
+                    "question": format!("Question {i}: what makes ATP?"),
+                    "options": ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
+                    "answer": "Mitochondrion",
+                    "explanation": "Mitochondria make ATP.",
+                    "source": 1,
+                })).collect::<Vec<_>>(),
+            }))
+        }
+        "study_guide" => json_reply(json!({
+            "title": "The cell",
+            "overview": "Cells are the units of life.",
+            "key_concepts": [{"name": "Mitochondria", "explanation": "They make ATP.", "sources": [1]}],
+            "glossary": [{"term": "ATP", "definition": "The cell's energy currency."}],
+            "questions": ["Why do cells need energy?"],
+        })),
+        other => Reply::status(400, format!("unexpected request {other}")),
+    }
+}
+
+/// A home with a model server, a notebook "Biology" with one source, and `extra` config.
+struct Gen {
+    env: TestEnv,
+    server: ScriptedServer,
+    rt: tokio::runtime::Runtime,
+    client: MentorClient,
+}
+
+impl Gen {
+    fn new(env: TestEnv, extra: &str) -> Gen {
+        let server = ScriptedServer::start();
+        server.set_responder(good_answer);
+        env.write_config(&format!(
+            "[llm]\nbase_url = \"{}\"\nmodel = \"scripted\"\n\n{extra}\n",
+            server.base_url()
+        ));
+        env.mentor(&["notebook", "create", "Biology"]).ok();
+        let source = env.path().join("cells.md");
+        std::fs::write(
+            &source,
+            "# Cells\n\nMitochondria turn sugar into ATP, the energy of the cell. \
+             The membrane filters what enters the cell.\n",
+        )
+        .expect("write source");
+        env.mentor(&["source", "add", "Biology", source.to_str().unwrap_or("")])
+            .ok();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = rt.block_on(connect(&env.dirs())).expect("connect");
+        Gen {
+            env,
+            server,
+            rt,
+            client,
+        }
+    }
+
+    fn cursor(&self) -> Cursor {
+        let request = EventsRequest {
+            after: None,
+            max_wait_ms: 0,
+            max_events: 1,
+            filter: EventFilter::default(),
+            linger_ms: 0,
+            coalesce_progress: false,
+        };
+        self.rt
+            .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
+            .expect("cursor")
+            .cursor
+    }
+
+    fn submit(&self, spec: Value) -> String {
+        let request: JobRequest = serde_json::from_value(json!({
+            "notebook": "Biology", "topic": "cells", "language": null, "spec": spec,
+        }))
+        .expect("request");
+        let submitted = self
+            .rt
+            .block_on(async { answer(self.client.job_submit(ctx(T), request).await) })
+            .expect("submit");
+        submitted.job.id.to_string()
+    }
+
+    /// Every record of job `id` from `cursor` until it ends (or `stop` says so).
+    fn follow(&self, cursor: &mut Cursor, id: &str, stop: impl Fn(&Job) -> bool) -> Vec<Job> {
+        let deadline = Instant::now() + T;
+        let mut out = Vec::new();
+        loop {
+            assert!(Instant::now() < deadline, "timed out: {out:#?}");
+            let request = EventsRequest {
+                after: Some(*cursor),
+                max_wait_ms: 2000,
+                max_events: 1000,
+                filter: EventFilter::default(),
+                linger_ms: 0,
+                coalesce_progress: false,
+            };
+            let batch = self
+                .rt
+                .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
+                .expect("events");
+            assert!(!batch.reload, "events were missed");
+            *cursor = batch.cursor;
+            for event in batch.events {
+                if let EventBody::Job { job } = event.body {
+                    if job.id.to_string() == id {
+                        let done = job.status.is_terminal() || stop(&job);
+                        out.push(job);
+                        if done {
+                            return out;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn artifact(&self, job: &str) -> Value {
+        let job = self.env.job(job);
+        let id = job["artifact_id"]
+            .as_str()
+            .expect("artifact id")
+            .to_string();
+        self.env
+            .mentor(&["artifacts", "show", &id, "--json"])
+            .json()
+    }
+
+    fn requests_named(&self, name: &str) -> usize {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| schema_name(r) == name)
+            .count()
+    }
+}
+
+/// Stages and counters of a job's progress, in the order they came.
+fn stages(records: &[Job]) -> Vec<(String, u32, u32)> {
+    let mut out: Vec<(String, u32, u32)> = Vec::new();
+    for job in records {
+        if let Some(p) = &job.progress {
+            let step = (p.stage.clone(), p.current, p.total);
+            if out.last() != Some(&step) {
+                out.push(step);
+            }
+        }
+    }
+    out
+}
+
+/// Length of a WAV file in seconds, and its rate, read from its header.
+fn wav_info(path: &Path) -> (f64, u32) {
+    let bytes = std::fs::read(path).expect("read wav");
+    assert_eq!(&bytes[0..4], b"RIFF", "RIFF header");
+    assert_eq!(&bytes[8..12], b"WAVE", "WAVE header");
+    let clip = mentor_daemon::tts::wav::Clip::parse(&bytes).expect("a readable WAV");
+    (clip.seconds(), clip.rate)
+}
+
+/// What espeak-ng makes of `text` with `voice`, in seconds (the test's own recording).
+fn espeak_seconds(text: &str, voice: &str, dir: &Path) -> f64 {
+    let out = dir.join("check.wav");
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "165", "-w"])
+        .arg(&out)
+        .arg(text)
+        .status()
+        .expect("espeak-ng is installed (./install.sh --test)");
+    assert!(status.success());
+    wav_info(&out).0
+}
+
+/// Files under a directory, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// An executable script in the home (a speech program wrapper or stand-in).
+fn script(env: &TestEnv, name: &str, body: &str) -> String {
+    let path = env.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path.display().to_string()
+}
+
+fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_podcast_is_written_spoken_and_combined_with_progress_for_every_step() {
+    let g = Gen::new(TestEnv::new(), "");
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "podcast", "length": "short"}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    let last = records.last().expect("records");
+    assert_eq!(last.status.as_str(), "completed", "{last:#?}");
+
+    // Progress for every step, in order.
+    let seen = stages(&records);
+    let expected_start = [
+        ("stage-outline".to_string(), 0, 1),
+        ("stage-outline".to_string(), 1, 1),
+        ("stage-transcript".to_string(), 1, 2),
+        ("stage-transcript".to_string(), 2, 2),
+        ("stage-speech".to_string(), 0, 6),
+    ];
+    assert_eq!(&seen[..5], &expected_start, "{seen:#?}");
+    let speech: Vec<u32> = seen
+        .iter()
+        .filter(|(s, _, _)| s == "stage-speech")
+        .map(|(_, c, _)| *c)
+        .collect();
+    assert_eq!(speech, (0..=6).collect::<Vec<_>>(), "{seen:#?}");
+    assert_eq!(
+        &seen[seen.len() - 2..],
+        &[
+            ("stage-combine".to_string(), 0, 1),
+            ("stage-combine".to_string(), 1, 1)
+        ]
+    );
+
+    // The model was asked once for the outline and once per segment.
+    assert_eq!(g.requests_named("podcast_outline"), 1);
+    assert_eq!(g.requests_named("podcast_segment"), 2);
+    let first = &g.server.requests()[0];
+    assert!(
+        first["messages"]
+            .to_string()
+            .contains("Mitochondria turn sugar"),
+        "the sources reach the outline request"
+    );
+
+    // The artifact: a transcript with speakers' names, and a valid WAV as long as its clips
+    // and pauses.
+    let art = g.artifact(&id);
+    assert_eq!(art["status"], "ready", "{art:#}");
+    let data = &art["data"];
+    let transcript = data["transcript"].as_str().unwrap_or("");
+    assert!(transcript.contains("**Alex:**") && transcript.contains("**Sam:**"));
+    assert_eq!(data["turns"].as_array().map(Vec::len), Some(6));
+    assert_eq!(data["sources"][0]["title"], "Cells");
+    let audio = &data["audio"];
+    let path = PathBuf::from(audio["path"].as_str().expect("audio path"));
+    assert!(path.starts_with(g.env.dirs().artifacts()), "{path:?}");
+    let (seconds, rate) = wav_info(&path);
+    assert_eq!(rate, 22_050);
+    let mut expected = 0.35 * 5.0;
+    for (i, turn) in data["turns"].as_array().into_iter().flatten().enumerate() {
+        let voice = if i % 2 == 0 { "en-us+m3" } else { "en-us+f3" };
+        expected += espeak_seconds(turn["text"].as_str().unwrap_or(""), voice, g.env.path());
+    }
+    assert!(
+        (seconds - expected).abs() <= 0.2 * expected,
+        "{seconds} s against {expected} s expected"
+    );
+    let duration_ms = audio["duration_ms"].as_u64().unwrap_or(0) as f64;
+    assert!((duration_ms / 1000.0 - seconds).abs() < 0.01);
+    assert_eq!(audio["voices"], json!(["en-us+m3", "en-us+f3"]));
+
+    // Owner-only, and only the podcast is left (the clips are gone).
+    let mode = std::fs::metadata(&path).expect("wav").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let dir_mode = std::fs::metadata(path.parent().expect("dir"))
+        .expect("dir")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir_mode, 0o700);
+    assert_eq!(files_under(&g.env.dirs().artifacts()), vec![path.clone()]);
+
+    // Deleting the notebook deletes its files.
+    g.env
+        .mentor(&["notebook", "delete", "Biology", "--yes"])
+        .ok();
+    wait_until("the files to go", Duration::from_secs(10), || {
+        files_under(&g.env.dirs().artifacts()).is_empty()
+    });
+}
+
+#[test]
+fn a_french_brief_podcast_speaks_with_a_french_voice() {
+    let g = Gen::new(TestEnv::new().french(), "");
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "podcast", "format": "brief", "length": "short"}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    let data = g.artifact(&id)["data"].clone();
+    assert_eq!(data["speakers"], json!(["Camille"]));
+    assert_eq!(data["language"], "fr-FR");
+    assert_eq!(data["audio"]["voices"], json!(["fr-fr+m3"]));
+    let request = g.server.requests()[0]["messages"].to_string();
+    assert!(request.contains("French"), "{request}");
+    // The progress stages read in French.
+    let shown = g.env.mentor(&["jobs", "show", &id]).ok().to_string();
+    assert!(shown.contains("terminée"), "{shown}");
+}
+
+#[test]
+fn a_transcript_only_podcast_says_so_and_the_openai_engine_speaks_through_http() {
+    let g = Gen::new(TestEnv::new(), "[tts]\nengine = \"none\"\n");
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "podcast", "length": "short"}));
+    g.follow(&mut cursor, &id, |_| false);
+    let data = g.artifact(&id)["data"].clone();
+    assert!(data["audio"].is_null(), "{data:#}");
+    assert!(data["transcript"]
+        .as_str()
+        .unwrap_or("")
+        .contains("**Alex:**"));
+    assert!(files_under(&g.env.dirs().artifacts()).is_empty());
+
+    let url = g.server.base_url();
+    let h = Gen::new(
+        TestEnv::new(),
+        &format!("[tts]\nengine = \"openai\"\nbase_url = \"{url}\"\nmodel = \"kokoro\"\n"),
+    );
+    let mut cursor = h.cursor();
+    let id = h.submit(json!({"kind": "podcast", "length": "short"}));
+    let records = h.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    let data = h.artifact(&id)["data"].clone();
+    assert_eq!(data["audio"]["engine"], "openai");
+    assert_eq!(data["audio"]["voices"], json!(["am_michael", "af_heart"]));
+    let path = PathBuf::from(data["audio"]["path"].as_str().unwrap_or(""));
+    assert_eq!(wav_info(&path).1, 24_000);
+    // Each turn was one speech request.
+    assert_eq!(g.server.speech_requests().len(), 6);
+}
+
+/// A config whose speech program is `program`, with one attempt per job.
+fn speech_config(program: &str, extra: &str) -> String {
+    format!("[jobs]\nmax_attempts = 1\n\n[tts]\nprogram = \"{program}\"\n{extra}\n")
+}
+
+/// Runs a podcast whose speech fails; returns the failed job and its artifact.
+fn failing_speech(program_body: Option<&str>, extra: &str) -> (Gen, Value, Value) {
+    let env = TestEnv::new();
+    let program = match program_body {
+        Some(body) => script(&env, "speech", body),
+        None => "/nonexistent/espeak-ng".to_string(),
+    };
+    let g = Gen::new(env, &speech_config(&program, extra));
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "podcast", "length": "short"}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("error"));
+    let job = g.env.job(&id);
+    let art = g.artifact(&id);
+    (g, job, art)
+}
+
+#[test]
+fn speech_failures_fail_the_job_and_keep_the_transcript() {
+    // Missing: a permanent error naming the package.
+    let (g, job, art) = failing_speech(None, "");
+    let error = job["error_message"].as_str().unwrap_or("");
+    assert!(
+        error.contains("espeak-ng") && error.contains("apt-get install"),
+        "{error}"
+    );
+    assert_eq!(art["status"], "failed");
+    assert!(
+        art["data"]["transcript"]
+            .as_str()
+            .unwrap_or("")
+            .contains("**Sam:**"),
+        "{art:#}"
+    );
+    assert!(art["data"]["outline"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Part 1"));
+    assert!(files_under(&g.env.dirs().artifacts()).is_empty());
+
+    // Exits non-zero.
+    let (g, job, art) = failing_speech(Some("echo 'voice broke' >&2\nexit 3"), "");
+    let error = job["error_message"].as_str().unwrap_or("");
+    assert!(error.contains("voice broke"), "{error}");
+    assert!(art["data"]["transcript"].is_string());
+    assert!(files_under(&g.env.dirs().artifacts()).is_empty());
+
+    // Hangs: stopped after the timeout (transient, so the one attempt is used up).
+    let started = Instant::now();
+    let (g, job, art) = failing_speech(Some("exec sleep 60"), "timeout_secs = 1");
+    assert!(started.elapsed() < Duration::from_secs(40));
+    let error = job["error_message"].as_str().unwrap_or("");
+    assert!(
+        error.contains("1 s") || error.contains("1 second"),
+        "{error}"
+    );
+    assert!(art["data"]["transcript"].is_string());
+    assert!(files_under(&g.env.dirs().artifacts()).is_empty());
+}
+
+#[test]
+fn a_podcast_resumes_from_its_checkpoints_after_the_daemon_is_killed() {
+    let env = TestEnv::new();
+    let log = env.path().join("speech.log");
+    let program = script(
+        &env,
+        "speech",
+        &format!(
+            "echo run >> '{}'\nsleep 0.3\nexec espeak-ng \"$@\"",
+            log.display()
+        ),
+    );
+    let config = format!("[tts]\nprogram = \"{program}\"\nparallel = 1\n");
+    let g = Gen::new(env, &config);
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "podcast", "length": "short"}));
+    // Wait until three clips are recorded, then kill the daemon.
+    g.follow(&mut cursor, &id, |job| {
+        job.progress
+            .as_ref()
+            .is_some_and(|p| p.stage == "stage-speech" && p.current >= 3)
+    });
+    g.env.kill_daemon();
+    let runs_before = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert!(runs_before >= 3);
+
+    // A new daemon (started by the CLI) finishes the job.
+    let shown = g.env.mentor(&["jobs", "watch", &id]);
+    assert_eq!(shown.code, 0, "{}\n{}", shown.stdout, shown.stderr);
+    let job = g.env.job(&id);
+    assert_eq!(job["status"], "completed", "{job:#}");
+    assert_eq!(job["attempts"], 2, "{job:#}");
+    // No second outline or transcript request, and no clip recorded twice (the one being
+    // recorded when the daemon died is the only one that may have run twice).
+    assert_eq!(g.requests_named("podcast_outline"), 1);
+    assert_eq!(g.requests_named("podcast_segment"), 2);
+    let runs = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert!(runs <= 6 + 1, "{runs} speech runs for 6 clips");
+    let art = g.artifact(&id);
+    let path = PathBuf::from(art["data"]["audio"]["path"].as_str().unwrap_or(""));
+    assert_eq!(wav_info(&path).1, 22_050);
+    assert_eq!(files_under(&g.env.dirs().artifacts()), vec![path]);
+}
+
+#[test]
+fn cancelling_a_podcast_stops_it_within_a_second_and_kills_its_speech() {
+    let env = TestEnv::new();
+    let pids = env.path().join("pids");
+    // The first two clips are real; from the third on, the speech program hangs.
+    let program = script(
+        &env,
+        "speech",
+        &format!(
+            "n=$(cat '{p}' 2>/dev/null | wc -l)\necho $$ >> '{p}'\n\
+             if [ \"$n\" -ge 2 ]; then exec sleep 60; fi\nexec espeak-ng \"$@\"",
+            p = pids.display()
+        ),
+    );
+    let g = Gen::new(env, &speech_config(&program, "parallel = 2"));
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "podcast", "length": "short"}));
+    g.follow(&mut cursor, &id, |job| {
+        job.progress
+            .as_ref()
+            .is_some_and(|p| p.stage == "stage-speech" && p.current >= 2)
+    });
+    wait_until(
+        "the hanging speech to start",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(&pids)
+                .unwrap_or_default()
+                .lines()
+                .count()
+                >= 3
+        },
+    );
+    let asked = Instant::now();
+    g.rt.block_on(async { answer(g.client.job_cancel(ctx(T), id.clone()).await) })
+        .expect("cancel");
+    let records = g.follow(&mut cursor, &id, |_| false);
+    let took = asked.elapsed();
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("cancelled"));
+    assert!(took < Duration::from_secs(1), "cancelled after {took:?}");
+    assert_eq!(g.artifact(&id)["status"], "cancelled");
+    // Every speech process is gone, and so are the partial files.
+    let alive = |pid: &str| Path::new(&format!("/proc/{pid}")).exists();
+    wait_until(
+        "the speech processes to die",
+        Duration::from_secs(2),
+        || {
+            std::fs::read_to_string(&pids)
+                .unwrap_or_default()
+                .lines()
+                .all(|pid| !alive(pid.trim()))
+        },
+    );
+    wait_until("the partial files to go", Duration::from_secs(5), || {
+        files_under(&g.env.dirs().artifacts()).is_empty()
+    });
+}
+
+#[test]
+fn invalid_model_output_gets_one_repair_then_a_clear_failure() {
+    // Broken JSON first, then a good answer: the repair works.
+    let g = Gen::new(TestEnv::new(), "[jobs]\nmax_attempts = 1\n");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    g.server.set_responder(move |r| {
+        if schema_name(r) == "quiz" && seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::text("{\"title\": \"Cells\", \"questions\": [}")
+        } else {
+            good_answer(r)
+        }
+    });
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "quiz", "questions": 3, "difficulty": "easy"}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    assert_eq!(g.requests_named("quiz"), 2);
+    let repair = g.server.requests()[1]["messages"].to_string();
+    assert!(repair.contains("not valid JSON"), "{repair}");
+    let quiz = g.artifact(&id)["data"].clone();
+    assert_eq!(quiz["questions"].as_array().map(Vec::len), Some(3));
+    assert_eq!(quiz["questions"][0]["answer"], 1);
+    assert_eq!(quiz["questions"][0]["source"]["title"], "Cells");
+    assert_eq!(quiz["difficulty"], "easy");
+
+    // Two correct answers, twice: the job fails and says why.
+    g.server.set_responder(|r| {
+        if schema_name(r) == "quiz" {
+            json_reply(json!({"title": "T", "questions": [{
+                "question": "Which?", "options": ["Yes", "yes", "No", "Maybe"],
+                "answer": "Yes", "explanation": "x", "source": 1}]}))
+        } else {
+            good_answer(r)
+        }
+    });
+    let id = g.submit(json!({"kind": "quiz", "questions": 1}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("error"));
+    let error = g.env.job(&id)["error_message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        error.contains("exactly one option must be correct") && error.contains("correct itself"),
+        "{error}"
+    );
+    assert_eq!(g.artifact(&id)["status"], "failed");
+
+    // A wrong schema for the outline, and an empty transcript: failed, the outline kept.
+    g.server.set_responder(|r| match schema_name(r).as_str() {
+        "podcast_segment" => json_reply(json!({"turns": []})),
+        _ => good_answer(r),
+    });
+    let id = g.submit(json!({"kind": "podcast", "length": "short"}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("error"));
+    let error = g.env.job(&id)["error_message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(error.contains("transcript is empty"), "{error}");
+    let art = g.artifact(&id);
+    assert!(art["data"]["outline"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Part 2"));
+    assert!(art["data"]["transcript"].is_null());
+
+    g.server.set_responder(|r| match schema_name(r).as_str() {
+        "podcast_outline" => json_reply(json!({"name": "not an outline"})),
+        _ => good_answer(r),
+    });
+    let id = g.submit(json!({"kind": "podcast"}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("error"));
+    let error = g.env.job(&id)["error_message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(error.contains("does not match the schema"), "{error}");
+    assert!(files_under(&g.env.dirs().artifacts()).is_empty());
+}
+
+#[test]
+fn a_study_guide_has_its_sections_and_cites_the_sources() {
+    let g = Gen::new(TestEnv::new(), "");
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "study_guide"}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    assert_eq!(
+        stages(&records),
+        [
+            ("stage-guide".to_string(), 0, 1),
+            ("stage-guide".to_string(), 1, 1)
+        ]
+    );
+    let md = g.artifact(&id)["data"]["markdown"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    for part in [
+        "# The cell",
+        "## Key concepts",
+        "## Glossary",
+        "- **ATP**:",
+        "## Questions to think about",
+        "## Sources",
+        "- Cells (src:",
+    ] {
+        assert!(md.contains(part), "{part} missing:\n{md}");
+    }
+}
