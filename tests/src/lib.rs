@@ -209,6 +209,8 @@ impl TestEnv {
             .env_remove("MENTOR_LLM_URL")
             .env_remove("MENTOR_LLM_MODEL")
             .env_remove("MENTOR_LLM_API_KEY")
+            .env_remove("MENTOR_TTS_ENGINE")
+            .env_remove("MENTOR_TTS_API_KEY")
             .env_remove("MENTOR_LOG")
             .env_remove("MENTORD_PROTOCOL_VERSION")
             .stdin(Stdio::null());

@@ -42,6 +42,9 @@ pub fn run(env: &Env, cmd: ConfigCommand) -> Result<(), CliError> {
                 if shown.llm.api_key.is_some() {
                     shown.llm.api_key = Some("<redacted>".into());
                 }
+                if shown.tts.api_key.is_some() {
+                    shown.tts.api_key = Some("<redacted>".into());
+                }
                 output::json(&shown)
             } else {
                 let l = i18n::ui();
