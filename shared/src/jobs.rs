@@ -299,6 +299,8 @@ pub struct TestScript {
     /// Make one model request (at job priority, through the daemon's gate) in each of the
     /// first `llm_calls` steps, as generators do.
     pub llm_calls: u32,
+    /// After the steps, wait until this file exists (so a test decides when the job ends).
+    pub hold: Option<std::path::PathBuf>,
 }
 
 /// A scripted failure.

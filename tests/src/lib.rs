@@ -311,6 +311,14 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The test failed: its output (shown by the harness) gets the daemon's side.
+            eprintln!(
+                "--- mentord log ({}) ---\n{}",
+                self.path().display(),
+                self.log()
+            );
+        }
         if let Some(pid) = self.daemon_pid() {
             let _ = Command::new("kill").arg(pid.to_string()).status();
             if !self.wait_daemon_gone(Duration::from_secs(10)) {

@@ -49,6 +49,17 @@ impl Story {
         }
     }
 
+    /// A topic for the stand-in generator: `script`, then a hold until `release`.
+    fn held(&self, script: &str) -> String {
+        let gate = self.env.path().join("release-job");
+        format!("{script} [hold={}]", gate.display())
+    }
+
+    /// Lets a held job finish.
+    fn release(&self) {
+        std::fs::write(self.env.path().join("release-job"), b"").expect("release the job");
+    }
+
     fn cursor(&self) -> Cursor {
         let request = EventsRequest {
             after: None,
@@ -126,8 +137,11 @@ impl Story {
             *cursor = batch.cursor;
             for event in batch.events {
                 let stop = done(&event);
+                let seq = event.seq;
                 out.push(event);
                 if stop {
+                    // What came after the event in this batch is left for the next wait.
+                    cursor.seq = seq;
                     return out;
                 }
             }
@@ -213,7 +227,8 @@ fn slow_reply(n: usize, every: Duration) -> Reply {
 
 /// The teacher of these tests: asks for the artifact when the learner does, goes on teaching
 /// after a tool result, walks through a failure, and answers anything else.
-fn teacher(topic: &'static str) -> impl Fn(&Value) -> Reply + Send + Sync + 'static {
+fn teacher(topic: impl Into<String>) -> impl Fn(&Value) -> Reply + Send + Sync + 'static {
+    let topic = topic.into();
     move |request: &Value| {
         let (role, text) = last_message(request);
         if role == "tool" {
@@ -233,9 +248,9 @@ fn teacher(topic: &'static str) -> impl Fn(&Value) -> Reply + Send + Sync + 'sta
 
 #[test]
 fn the_core_story_acknowledges_keeps_teaching_and_announces_ready() {
-    let server = ScriptedServer::start();
-    server.set_responder(teacher("photosynthesis [steps=4] [step_ms=300]"));
-    let story = Story::new(server, "");
+    let story = Story::new(ScriptedServer::start(), "");
+    let topic = story.held("photosynthesis [steps=4] [step_ms=50]");
+    story.server.set_responder(teacher(topic));
     let mut cursor = story.cursor();
 
     // Start: the tool enqueues and returns at once; the daemon acknowledges.
@@ -279,6 +294,7 @@ fn the_core_story_acknowledges_keeps_teaching_and_announces_ready() {
         status == "pending" || status == "processing",
         "the job should still be running, it is {status}"
     );
+    story.release();
 
     // Ready: the notice arrives by push, stored in the conversation.
     let events = story.events_until(
@@ -366,16 +382,18 @@ fn a_failed_job_is_announced_then_walked_through_without_a_retry() {
 
 #[test]
 fn a_ready_notice_waits_for_the_reply_that_is_streaming() {
-    let server = ScriptedServer::start();
-    server.set_responder(teacher("photosynthesis [steps=2] [step_ms=400]"));
-    let story = Story::new(server, "");
+    let story = Story::new(ScriptedServer::start(), "");
+    let topic = story.held("photosynthesis [steps=1] [step_ms=50]");
+    story.server.set_responder(teacher(topic));
     let mut cursor = story.cursor();
     story.send("Make me a podcast about photosynthesis");
     let events = story.until_turn_end(&mut cursor);
     let job = submitted_job(&events);
-    // A four-second reply, during which the job (under a second) ends.
+    // A four-second reply, during which the job ends: it is let go at the first word.
     story.send("Tell me slowly about leaves");
-    let events = story.until_turn_end(&mut cursor);
+    let mut events = story.events_until(&mut cursor, |e| matches!(e.body, EventBody::Token { .. }));
+    story.release();
+    events.extend(story.until_turn_end(&mut cursor));
     assert_eq!(outcome(&events), TurnOutcome::Completed);
     assert_eq!(story.job_status(&job), "completed");
     assert!(
@@ -725,15 +743,16 @@ fn history_is_trimmed_to_its_budget_but_never_the_system_prompt() {
 
 #[test]
 fn a_notice_survives_a_daemon_crash_and_reaches_a_later_client() {
-    let server = ScriptedServer::start();
-    server.set_responder(teacher("photosynthesis [steps=6] [step_ms=300]"));
-    let story = Story::new(server, "");
+    let story = Story::new(ScriptedServer::start(), "");
+    let topic = story.held("photosynthesis [steps=2] [step_ms=50]");
+    story.server.set_responder(teacher(topic));
     let mut cursor = story.cursor();
     story.send("Make me a podcast about photosynthesis");
     let events = story.until_turn_end(&mut cursor);
     let job = submitted_job(&events);
     // The daemon dies mid-job; no client is connected when the job finishes.
     story.env.kill_daemon();
+    story.release();
     story.env.mentor(&["daemon", "start"]).ok();
     let deadline = Instant::now() + T;
     loop {

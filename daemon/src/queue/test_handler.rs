@@ -46,7 +46,8 @@ impl TestHandler {
     /// A stand-in for a real generator (`podcast`, `quiz`, `study_guide`), so the chat's
     /// `generate_artifact` story can be tested end to end without a model or speech. Its
     /// script comes from words in brackets in the topic: `[steps=N]`, `[step_ms=N]`,
-    /// `[fail]` (permanent failure after the steps). It records an `outline` checkpoint first,
+    /// `[fail]` (permanent failure after the steps), `[hold=PATH]` (after the steps, wait until
+    /// the file exists). It records an `outline` checkpoint first,
     /// as the real generators do, so a failure walkthrough has material to use.
     pub fn stand_in(kind: JobKind, log: Option<PathBuf>) -> TestHandler {
         TestHandler {
@@ -104,11 +105,13 @@ fn stand_in_script(topic: &str) -> TestScript {
         ignore_cancel: false,
         artifact: true,
         llm_calls: 0,
+        hold: None,
     };
     for word in topic.split('[').skip(1).filter_map(|w| w.split(']').next()) {
         match word.split_once('=') {
             Some(("steps", n)) => script.steps = n.parse().unwrap_or(script.steps),
             Some(("step_ms", n)) => script.step_ms = n.parse().unwrap_or(script.step_ms),
+            Some(("hold", path)) => script.hold = Some(PathBuf::from(path)),
             None if word == "fail" => script.fail = Some(TestFailure::Permanent),
             _ => {}
         }
@@ -176,6 +179,14 @@ impl JobHandler for TestHandler {
                 let done = serde_json::json!({ "attempt": ctx.job().attempts });
                 ctx.step_done(&name, &done, (step + 1, script.steps, "stage-test-step"))
                     .await?;
+            }
+            if let Some(path) = &script.hold {
+                while !tokio::fs::try_exists(path).await.unwrap_or(false) {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                        _ = ctx.cancelled().cancelled() => return Err(JobError::Cancelled),
+                    }
+                }
             }
             if let Some(fail) = script.fail {
                 // Failures are counted in checkpoints, so the count survives retries and
