@@ -11,7 +11,8 @@ use unic_langid::LanguageIdentifier;
 
 /// The Fluent source of each locale, embedded in the binaries: one file per area, joined
 /// (`mentor.ftl` for the daemon and the common CLI, `jobs.ftl` for the jobs commands,
-/// `chat.ftl` for the conversation, `artifacts.ftl` for artifacts and quizzes).
+/// `chat.ftl` for the conversation, `artifacts.ftl` for artifacts and quizzes, `tui.ftl` for
+/// the terminal chat).
 pub const SOURCES: [(Lang, &str); 2] = [
     (
         Lang::EnUs,
@@ -22,7 +23,9 @@ pub const SOURCES: [(Lang, &str); 2] = [
             "\n",
             include_str!("../../i18n/en-US/chat.ftl"),
             "\n",
-            include_str!("../../i18n/en-US/artifacts.ftl")
+            include_str!("../../i18n/en-US/artifacts.ftl"),
+            "\n",
+            include_str!("../../i18n/en-US/tui.ftl")
         ),
     ),
     (
@@ -34,7 +37,9 @@ pub const SOURCES: [(Lang, &str); 2] = [
             "\n",
             include_str!("../../i18n/fr-FR/chat.ftl"),
             "\n",
-            include_str!("../../i18n/fr-FR/artifacts.ftl")
+            include_str!("../../i18n/fr-FR/artifacts.ftl"),
+            "\n",
+            include_str!("../../i18n/fr-FR/tui.ftl")
         ),
     ),
 ];

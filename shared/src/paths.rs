@@ -140,6 +140,11 @@ impl Dirs {
     pub fn prompt_overrides(&self) -> PathBuf {
         self.config.join("prompts")
     }
+
+    /// The notebook the terminal client last opened (its id, one line).
+    pub fn last_notebook(&self) -> PathBuf {
+        self.state.join("last-notebook")
+    }
 }
 
 #[cfg(test)]

@@ -182,11 +182,14 @@ impl Gen {
             assert!(!batch.reload, "events were missed");
             *cursor = batch.cursor;
             for event in batch.events {
+                let seq = event.seq;
                 if let EventBody::Job { job } = event.body {
                     if job.id.to_string() == id {
                         let done = job.status.is_terminal() || stop(&job);
                         out.push(job);
                         if done {
+                            // What followed in this batch is left for the next wait.
+                            cursor.seq = seq;
                             return out;
                         }
                     }

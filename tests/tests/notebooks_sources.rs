@@ -319,3 +319,13 @@ fn config_errors_name_file_line_and_key() {
     assert_eq!(bad_env.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_env.stderr).contains("MENTOR_LLM_URL"));
 }
+
+#[test]
+fn mentor_alone_without_a_terminal_points_to_the_plain_chat() {
+    let env = TestEnv::new();
+    let err = env.mentor(&[]).fails().to_string();
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(err.contains("mentor chat --plain"), "{err}");
+    // Nothing was started for it.
+    assert!(env.daemon_pid().is_none());
+}

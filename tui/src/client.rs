@@ -114,9 +114,22 @@ fn mentord_path() -> Option<PathBuf> {
     })
 }
 
+/// Connects, starting the daemon without a word on stderr (the terminal UI owns the screen).
+pub async fn connect_quietly(dirs: &Dirs) -> Result<Client, CliError> {
+    if let Some(client) = connect_existing(dirs).await? {
+        return Ok(client);
+    }
+    Ok(start_saying(dirs, false).await?.0)
+}
+
 /// Starts the daemon in the background and waits until its socket answers. Returns the
 /// client and the daemon's pid.
 pub async fn start(dirs: &Dirs) -> Result<(Client, u32), CliError> {
+    start_saying(dirs, true).await
+}
+
+/// [`start`], saying so on stderr when `say`.
+async fn start_saying(dirs: &Dirs, say: bool) -> Result<(Client, u32), CliError> {
     let l = i18n::ui();
     let program = mentord_path().ok_or(CliError::MentordNotFound)?;
     let io = |path: &PathBuf| {
@@ -138,7 +151,9 @@ pub async fn start(dirs: &Dirs) -> Result<(Client, u32), CliError> {
             .open(&out_path)
             .map_err(io(&out_path))?
     };
-    eprintln!("{}", t!(l, "daemon-starting"));
+    if say {
+        eprintln!("{}", t!(l, "daemon-starting"));
+    }
     let spawn = || -> Result<std::process::Child, CliError> {
         use std::os::unix::process::CommandExt;
         let out = out.try_clone().map_err(io(&out_path))?;
@@ -158,7 +173,9 @@ pub async fn start(dirs: &Dirs) -> Result<(Client, u32), CliError> {
         if let Attempt::Connected(stream) = try_connect(dirs).await? {
             let client = handshake(stream).await?;
             let pid = client.server.pid;
-            eprintln!("{}", t!(l, "daemon-started", pid = pid));
+            if say {
+                eprintln!("{}", t!(l, "daemon-started", pid = pid));
+            }
             return Ok((client, pid));
         }
         if let Ok(Some(status)) = child.try_wait() {

@@ -55,6 +55,8 @@ pub enum CliError {
     ReplyStopped,
     /// The command already said everything; exit 1 without a message.
     Quiet,
+    /// The terminal chat was asked for without a terminal.
+    NotATerminal,
 }
 
 impl From<ApiError> for CliError {
@@ -92,6 +94,7 @@ impl CliError {
             CliError::NoNotebooks => t!(l, "err-no-notebooks"),
             CliError::ReplyStopped => t!(l, "err-reply-stopped"),
             CliError::Quiet => String::new(),
+            CliError::NotATerminal => t!(l, "err-not-a-terminal"),
         }
     }
 }

@@ -8,7 +8,7 @@ mod announce;
 mod live;
 mod printer;
 mod turn;
-mod words;
+pub mod words;
 
 use std::io::Read;
 

@@ -30,6 +30,10 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// With no command: the notebook to open the chat on (id or title; default: the last one
+    /// used).
+    #[arg(short, long)]
+    pub notebook: Option<String>,
     /// What to do (with none: open the chat).
     #[command(subcommand)]
     pub command: Option<Command>,
