@@ -47,11 +47,6 @@ cli-profile-set-about = Change your learner profile (an empty value clears a fie
 cli-profile-set-arg-name = What the teacher calls you
 cli-profile-set-arg-level = Your level, in your own words ("beginner", "second-year student"…)
 cli-profile-set-arg-language = The language the teacher answers in: en-US or fr-FR
-cli-artifact-about = List and show what the background jobs made
-cli-artifact-list-about = List artifacts, newest first
-cli-artifact-list-arg-notebook = Notebook id or title (default: every notebook)
-cli-artifact-show-about = Show an artifact with its content
-cli-artifact-show-arg-artifact = Artifact id (as `mentor artifact list` shows it, with or without `art:`)
 
 ## mentor chat
 

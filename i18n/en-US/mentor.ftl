@@ -241,4 +241,4 @@ guide-questions = Questions to think about
 guide-sources = Sources
 guide-concept-sources = Sources: { $sources }
 podcast-write-failed = Cannot write the podcast's files in { $path }: { $reason }. Check the free space and the permissions of Mentor's data directory.
-podcast-clip-unreadable = A recorded clip could not be read back ({ $reason }).
+podcast-audio-failed = The clips could not be put together into one audio file ({ $reason }). Check the free space in the data directory, then retry the job.

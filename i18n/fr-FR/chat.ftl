@@ -47,11 +47,6 @@ cli-profile-set-about = Modifier votre profil d’apprenant (une valeur vide eff
 cli-profile-set-arg-name = Le nom que le professeur vous donne
 cli-profile-set-arg-level = Votre niveau, avec vos mots (« débutant », « étudiant en deuxième année »…)
 cli-profile-set-arg-language = La langue dans laquelle le professeur répond : en-US ou fr-FR
-cli-artifact-about = Lister et afficher ce que les tâches d’arrière-plan ont créé
-cli-artifact-list-about = Lister les créations, les plus récentes d’abord
-cli-artifact-list-arg-notebook = Identifiant ou titre du carnet (par défaut : tous les carnets)
-cli-artifact-show-about = Afficher une création avec son contenu
-cli-artifact-show-arg-artifact = Identifiant de la création (tel que `mentor artifact list` l’affiche, avec ou sans `art:`)
 
 ## mentor chat
 

@@ -241,4 +241,4 @@ guide-questions = Questions pour réfléchir
 guide-sources = Sources
 guide-concept-sources = Sources : { $sources }
 podcast-write-failed = Impossible d’écrire les fichiers du podcast dans { $path } : { $reason }. Vérifiez l’espace libre et les droits du dossier de données de Mentor.
-podcast-clip-unreadable = Un extrait enregistré n’a pas pu être relu ({ $reason }).
+podcast-audio-failed = Les extraits n’ont pas pu être réunis en un seul fichier audio ({ $reason }). Vérifiez l’espace libre dans le répertoire de données, puis relancez la tâche.

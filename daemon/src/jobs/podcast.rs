@@ -424,8 +424,8 @@ impl PodcastHandler {
         Ok(segments)
     }
 
-    /// Records every turn not recorded yet, `speech.parallel()` at a time; returns each
-    /// clip's file in turn order, with the clip itself when this attempt recorded it.
+    /// Records every turn not recorded yet, `speech.parallel()` at a time, and hands every
+    /// clip to `assembly` (those recorded by an earlier attempt as their files).
     async fn speak_all(
         &self,
         ctx: &JobContext,
@@ -433,28 +433,29 @@ impl PodcastHandler {
         voices: &[String],
         hosts: &[String],
         clips_dir: &Path,
-    ) -> Result<Vec<(PathBuf, Option<wav::Clip>)>, JobError> {
+        assembly: &Assembly,
+    ) -> Result<(), JobError> {
         let total = turns.len() as u32;
         let paths: Vec<PathBuf> = (0..turns.len())
             .map(|i| clips_dir.join(clip_name(i)))
             .collect();
         // A clip counts as done when its checkpoint and its file are both there.
-        let todo: Vec<usize> = (0..turns.len())
-            .filter(|&i| {
-                checkpoint_as::<ClipDone>(ctx, &format!("clip-{i}")).is_none()
-                    || !paths[i].is_file()
-            })
-            .collect();
-        if todo.is_empty() {
-            return Ok(paths.into_iter().map(|p| (p, None)).collect());
+        let (todo, done): (Vec<usize>, Vec<usize>) = (0..turns.len()).partition(|&i| {
+            checkpoint_as::<ClipDone>(ctx, &format!("clip-{i}")).is_none() || !paths[i].is_file()
+        });
+        for &i in &done {
+            assembly.add(i, Piece::OnDisk(paths[i].clone()));
         }
-        let done = total - todo.len() as u32;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let done = done.len() as u32;
         ctx.progress(done, total, "stage-speech").await?;
         // Progress is committed in order (a clip finishing first does not report "5" before
         // another's "4").
         let order = Arc::new(tokio::sync::Mutex::new(done));
         let token = ctx.cancelled().clone();
-        let spoken = futures::stream::iter(todo)
+        futures::stream::iter(todo)
             .map(|i| {
                 let order = order.clone();
                 let token = token.clone();
@@ -480,56 +481,127 @@ impl PodcastHandler {
                     };
                     ctx.step_done(&format!("clip-{i}"), &data, (*done, total, "stage-speech"))
                         .await?;
-                    Ok::<_, JobError>((i, clip))
+                    assembly.add(i, Piece::Recorded(clip));
+                    Ok::<_, JobError>(())
                 }
             })
             .buffer_unordered(self.speech.parallel().max(1))
-            .try_collect::<Vec<(usize, wav::Clip)>>()
-            .await?;
-        let mut out: Vec<(PathBuf, Option<wav::Clip>)> =
-            paths.into_iter().map(|p| (p, None)).collect();
-        for (i, clip) in spoken {
-            out[i].1 = Some(clip);
-        }
-        Ok(out)
+            .try_collect::<()>()
+            .await
     }
 }
 
-/// Reads the clips and writes them as one WAV at `out`, with pauses; returns its duration in
-/// milliseconds and its sample rate. Blocking: run it off the async threads.
-pub fn combine_files(
-    clips: Vec<(PathBuf, Option<wav::Clip>)>,
-    out: &Path,
-) -> Result<(u64, u32), String> {
-    let started = std::time::Instant::now();
-    let count = clips.len();
-    let mut loaded = Vec::with_capacity(count);
-    for (path, clip) in clips {
-        let clip = match clip {
-            Some(clip) => clip,
-            None => {
-                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                wav::Clip::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+/// A turn's clip, for the [`Assembly`]: just recorded, or the file an earlier attempt wrote.
+enum Piece {
+    Recorded(wav::Clip),
+    OnDisk(PathBuf),
+}
+
+/// The podcast's WAV, written while its clips are being recorded: on a blocking thread, each
+/// clip is appended (after a pause) as soon as every clip before it is in, so that when the
+/// last one is recorded only its own samples, the header and a sync remain to be done.
+///
+/// The file is `out.part` until [`Assembly::finish`] renames it to `out`. An assembly that
+/// ends short (speech failed or was cancelled) removes its part file before `finish` returns.
+struct Assembly {
+    clips: std::sync::mpsc::Sender<(usize, Piece)>,
+    done: tokio::task::JoinHandle<Result<Assembled, String>>,
+}
+
+/// The podcast's WAV once assembled.
+struct Assembled {
+    duration_ms: u64,
+    rate: u32,
+}
+
+impl Assembly {
+    /// Starts writing `out.part` for `count` clips.
+    fn start(out: PathBuf, count: usize) -> Assembly {
+        let (clips, pieces) = std::sync::mpsc::channel();
+        let done = tokio::task::spawn_blocking(move || {
+            let part = super::files::part_path(&out);
+            let assembled = assemble(&pieces, count, &part).and_then(|a| {
+                std::fs::rename(&part, &out)
+                    .map_err(|e| e.to_string())
+                    .map(|()| a)
+            });
+            if assembled.is_err() {
+                let _ = std::fs::remove_file(&part);
             }
-        };
-        loaded.push(clip);
+            assembled
+        });
+        Assembly { clips, done }
     }
-    let read_at = started.elapsed();
-    let bytes = wav::combined_wav(&loaded, PAUSE_MS).ok_or_else(|| "no clips".to_string())?;
-    let rate = loaded.first().map_or(1, |c| c.rate.max(1));
-    drop(loaded);
-    let mixed_at = started.elapsed();
-    let duration_ms = (bytes.len() as u64 - 44) / 2 * 1000 / u64::from(rate);
-    ArtifactFiles::write_whole(out, &bytes).map_err(|e| e.to_string())?;
+
+    /// Hands over turn `i`'s clip (in any order). When the assembly has failed already, the
+    /// clip is dropped: [`Assembly::finish`] says why.
+    fn add(&self, i: usize, piece: Piece) {
+        let _ = self.clips.send((i, piece));
+    }
+
+    /// Waits for the last clips to be written and the file to be in place.
+    async fn finish(self) -> Result<Assembled, String> {
+        drop(self.clips);
+        self.done.await.map_err(|e| e.to_string())?
+    }
+}
+
+/// Writes the clips coming from `pieces` in turn order to `part`, until the channel closes.
+/// Blocking.
+fn assemble(
+    pieces: &std::sync::mpsc::Receiver<(usize, Piece)>,
+    count: usize,
+    part: &Path,
+) -> Result<Assembled, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let at = |e: std::io::Error| format!("{}: {e}", part.display());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(part)
+        .map_err(at)?;
+    let mut writer =
+        wav::Writer::new(std::io::BufWriter::with_capacity(1 << 16, file), PAUSE_MS).map_err(at)?;
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut next = 0;
+    let mut busy = std::time::Duration::ZERO;
+    while let Ok((i, piece)) = pieces.recv() {
+        let started = std::time::Instant::now();
+        waiting.insert(i, piece);
+        while let Some(piece) = waiting.remove(&next) {
+            let clip = match piece {
+                Piece::Recorded(clip) => clip,
+                Piece::OnDisk(path) => {
+                    let bytes =
+                        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    wav::Clip::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+            };
+            writer.push(&clip).map_err(at)?;
+            next += 1;
+        }
+        busy += started.elapsed();
+    }
+    let closed = std::time::Instant::now();
+    if next < count {
+        return Err(format!("{next} of {count} clips"));
+    }
+    let (out, rate, samples) = writer.finish().map_err(at)?;
+    out.into_inner()
+        .map_err(|e| at(e.into_error()))?
+        .sync_all()
+        .map_err(at)?;
+    let duration_ms = samples * 1000 / u64::from(rate.max(1));
     tracing::info!(
         clips = count,
         duration_ms,
-        read_ms = read_at.as_secs_f64() * 1000.0,
-        mix_ms = (mixed_at - read_at).as_secs_f64() * 1000.0,
-        write_ms = (started.elapsed() - mixed_at).as_secs_f64() * 1000.0,
+        while_speaking_ms = busy.as_secs_f64() * 1000.0,
+        after_ms = closed.elapsed().as_secs_f64() * 1000.0,
         "podcast combined"
     );
-    Ok((duration_ms, rate))
+    Ok(Assembled { duration_ms, rate })
 }
 
 impl JobHandler for PodcastHandler {
@@ -586,24 +658,24 @@ impl JobHandler for PodcastHandler {
             let clips_dir = dir.join(CLIPS_DIR);
             ArtifactFiles::create_dir(&clips_dir).map_err(|e| write_error(&dir, &e))?;
             let voices = self.speech.voices(lang).to_vec();
-            let clips = self
-                .speak_all(ctx, &podcast.turns, &voices, &hosts, &clips_dir)
-                .await?;
-            ctx.check()?;
-            ctx.progress(0, 1, "stage-combine").await?;
             let out = dir.join(PODCAST_FILE);
-            let target = out.clone();
-            let (duration_ms, sample_rate) =
-                tokio::task::spawn_blocking(move || combine_files(clips, &target))
-                    .await
-                    .map_err(|e| JobError::Permanent(e.to_string()))?
-                    .map_err(|reason| {
-                        JobError::Permanent(t!(
-                            i18n::ui(),
-                            "podcast-clip-unreadable",
-                            reason = reason
-                        ))
-                    })?;
+            let assembly = Assembly::start(out.clone(), podcast.turns.len());
+            let spoken = self
+                .speak_all(ctx, &podcast.turns, &voices, &hosts, &clips_dir, &assembly)
+                .await
+                .and_then(|()| ctx.check());
+            if let Err(e) = spoken {
+                // The part file is gone once the assembly has ended.
+                let _ = assembly.finish().await;
+                return Err(e);
+            }
+            ctx.progress(0, 1, "stage-combine").await?;
+            let Assembled {
+                duration_ms,
+                rate: sample_rate,
+            } = assembly.finish().await.map_err(|reason| {
+                JobError::Permanent(t!(i18n::ui(), "podcast-audio-failed", reason = reason))
+            })?;
             ctx.progress(1, 1, "stage-combine").await?;
             if let Err(e) = std::fs::remove_dir_all(&clips_dir) {
                 tracing::warn!(dir = %clips_dir.display(), error = %e, "cannot remove the clips");

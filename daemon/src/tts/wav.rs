@@ -7,6 +7,7 @@
 //! clear error naming what was found.
 
 use std::fmt;
+use std::io::{self, Seek, SeekFrom, Write};
 
 /// A mono 16-bit PCM clip.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +149,7 @@ impl Clip {
     /// The file's bytes: RIFF/WAVE, PCM 16-bit mono.
     pub fn to_wav(&self) -> Vec<u8> {
         let data_len = (self.samples.len() * 2) as u32;
-        let mut out = Vec::with_capacity(44 + data_len as usize);
+        let mut out = Vec::with_capacity(HEADER_LEN + data_len as usize);
         out.extend_from_slice(b"RIFF");
         out.extend_from_slice(&(36 + data_len).to_le_bytes());
         out.extend_from_slice(b"WAVEfmt ");
@@ -169,7 +170,9 @@ impl Clip {
 }
 
 /// One clip of `clips` after the other, at the first clip's rate (the others resampled), with
-/// `pause_ms` of silence between two clips. `None` when there is no clip.
+/// `pause_ms` of silence between two clips. `None` when there is no clip. The model
+/// [`Writer`] is tested against.
+#[cfg(test)]
 pub fn combine(clips: &[Clip], pause_ms: u32) -> Option<Clip> {
     let rate = clips.first()?.rate;
     let pause = (u64::from(rate) * u64::from(pause_ms) / 1000) as usize;
@@ -192,27 +195,38 @@ pub fn combine(clips: &[Clip], pause_ms: u32) -> Option<Clip> {
     Some(Clip { rate, samples })
 }
 
-/// [`combine`] straight to a WAV file's bytes, in one pass and one buffer (no combined clip
-/// in between). `None` when there is no clip.
-pub fn combined_wav(clips: &[Clip], pause_ms: u32) -> Option<Vec<u8>> {
-    let rate = clips.first()?.rate;
-    let pause = (u64::from(rate) * u64::from(pause_ms) / 1000) as usize * 2;
-    let mut out = Clip {
-        rate,
-        samples: Vec::new(),
+/// [`combine`] written clip by clip to `out` (a file, as a rule), without ever holding the
+/// whole podcast in memory. The header goes first with placeholder sizes; [`Writer::finish`]
+/// patches the rate and sizes once every clip is in.
+pub struct Writer<W: Write + Seek> {
+    out: W,
+    start: u64,
+    pause_ms: u32,
+    rate: Option<u32>,
+    samples: u64,
+    bytes: Vec<u8>,
+}
+
+impl<W: Write + Seek> Writer<W> {
+    /// Starts a file at the current position of `out`, with `pause_ms` of silence between
+    /// two clips.
+    pub fn new(mut out: W, pause_ms: u32) -> io::Result<Writer<W>> {
+        let start = out.stream_position()?;
+        out.write_all(&[0; HEADER_LEN])?;
+        Ok(Writer {
+            out,
+            start,
+            pause_ms,
+            rate: None,
+            samples: 0,
+            bytes: Vec::new(),
+        })
     }
-    .to_wav();
-    let header = out.len();
-    let data: usize = clips
-        .iter()
-        .map(|c| (c.samples.len() as u64 * u64::from(rate) / u64::from(c.rate.max(1))) as usize * 2)
-        .sum::<usize>()
-        + pause * clips.len().saturating_sub(1);
-    out.reserve_exact(data);
-    for (i, clip) in clips.iter().enumerate() {
-        if i > 0 {
-            out.resize(out.len() + pause, 0);
-        }
+
+    /// Appends `clip`, after a pause unless it is the first; it is resampled to the first
+    /// clip's rate when its own differs.
+    pub fn push(&mut self, clip: &Clip) -> io::Result<()> {
+        let rate = *self.rate.get_or_insert(clip.rate);
         let resampled;
         let samples = if clip.rate == rate {
             &clip.samples
@@ -220,17 +234,48 @@ pub fn combined_wav(clips: &[Clip], pause_ms: u32) -> Option<Vec<u8>> {
             resampled = clip.resampled(rate);
             &resampled.samples
         };
-        let start = out.len();
-        out.resize(start + samples.len() * 2, 0);
-        for (dst, s) in out[start..].chunks_exact_mut(2).zip(samples) {
-            dst.copy_from_slice(&s.to_le_bytes());
+        self.bytes.clear();
+        if self.samples > 0 {
+            let pause = (u64::from(rate) * u64::from(self.pause_ms) / 1000) as usize;
+            self.bytes.resize(pause * 2, 0);
         }
+        self.bytes.reserve(samples.len() * 2);
+        for s in samples {
+            self.bytes.extend_from_slice(&s.to_le_bytes());
+        }
+        self.out.write_all(&self.bytes)?;
+        self.samples += (self.bytes.len() / 2) as u64;
+        Ok(())
     }
-    let data_len = (out.len() - header) as u32;
-    out[4..8].copy_from_slice(&(36 + data_len).to_le_bytes());
-    out[40..44].copy_from_slice(&data_len.to_le_bytes());
-    Some(out)
+
+    /// Writes the real header and returns the output with the rate and the number of
+    /// samples. An error when no clip was pushed or the file would pass WAV's 4 GiB.
+    pub fn finish(mut self) -> io::Result<(W, u32, u64)> {
+        let Some(rate) = self.rate else {
+            return Err(io::Error::other("no clips"));
+        };
+        let data_len = u32::try_from(self.samples * 2)
+            .ok()
+            .filter(|len| *len <= u32::MAX - 36)
+            .ok_or_else(|| io::Error::other("the audio is too long for one WAV file"))?;
+        let mut header = Clip {
+            rate,
+            samples: Vec::new(),
+        }
+        .to_wav();
+        header[4..8].copy_from_slice(&(36 + data_len).to_le_bytes());
+        header[40..44].copy_from_slice(&data_len.to_le_bytes());
+        let end = self.out.stream_position()?;
+        self.out.seek(SeekFrom::Start(self.start))?;
+        self.out.write_all(&header)?;
+        self.out.seek(SeekFrom::Start(end))?;
+        self.out.flush()?;
+        Ok((self.out, rate, self.samples))
+    }
 }
+
+/// The length of the header [`Clip::to_wav`] writes.
+const HEADER_LEN: usize = 44;
 
 #[cfg(test)]
 mod tests {
@@ -247,13 +292,20 @@ mod tests {
     }
 
     #[test]
-    fn combining_to_bytes_is_combining_then_writing() {
+    fn writing_clip_by_clip_is_combining_then_writing() {
         let clips = [tone(22_050, 200), tone(24_000, 130), tone(22_050, 50)];
-        let bytes = combined_wav(&clips, 350).expect("clips");
+        let mut writer = Writer::new(io::Cursor::new(Vec::new()), 350).expect("writer");
+        for clip in &clips {
+            writer.push(clip).expect("pushed");
+        }
+        let (out, rate, samples) = writer.finish().expect("finished");
+        let bytes = out.into_inner();
         let expected = combine(&clips, 350).expect("clips");
+        assert_eq!((rate, samples), (22_050, expected.samples.len() as u64));
         assert_eq!(bytes, expected.to_wav());
         assert_eq!(Clip::parse(&bytes), Ok(expected));
-        assert_eq!(combined_wav(&[], 350), None);
+        let empty = Writer::new(io::Cursor::new(Vec::new()), 350).expect("writer");
+        assert!(empty.finish().is_err());
     }
 
     #[test]
