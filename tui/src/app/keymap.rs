@@ -341,15 +341,16 @@ pub const BINDINGS: &[Binding] = &[
 
 impl Key {
     /// The key as a key event would carry it (crossterm reports Shift on upper-case letters
-    /// and on some symbols; those match their binding without it).
+    /// and on some symbols; those match their binding without it). A plain letter matches in
+    /// either case (the quiz shows its options as A–D; Caps Lock stays harmless).
     fn matches(&self, event: &KeyEvent) -> bool {
         let mods = event.modifiers & (CTRL | SHIFT | ALT);
-        if self.0 != event.code {
-            return false;
-        }
-        match event.code {
-            KeyCode::Char(_) if self.1 == NONE => mods == NONE || mods == SHIFT,
-            _ => mods == self.1,
+        match (self.0, event.code) {
+            (KeyCode::Char(want), KeyCode::Char(got)) if self.1 == NONE => {
+                (want == got || (want.is_ascii_alphabetic() && want.eq_ignore_ascii_case(&got)))
+                    && (mods == NONE || mods == SHIFT)
+            }
+            (want, got) => want == got && mods == self.1,
         }
     }
 
@@ -436,6 +437,17 @@ mod tests {
             action(Context::Quiz, &key(KeyCode::Char('c'), NONE)),
             Some(Action::Choose)
         );
+    }
+
+    #[test]
+    fn plain_letters_match_in_either_case_but_not_with_ctrl() {
+        let upper_b = key(KeyCode::Char('B'), SHIFT);
+        assert_eq!(action(Context::Quiz, &upper_b), Some(Action::Choose));
+        let caps_r = key(KeyCode::Char('R'), NONE);
+        assert_eq!(action(Context::Artifacts, &caps_r), Some(Action::Retry));
+        let ctrl_b = key(KeyCode::Char('b'), CTRL);
+        assert_eq!(action(Context::Quiz, &ctrl_b), None);
+        assert_eq!(action(Context::Quiz, &key(KeyCode::Char('e'), NONE)), None);
     }
 
     #[test]

@@ -449,7 +449,7 @@ impl App {
             Action::Open => self.open(effects),
             Action::Choose => {
                 if let (Some(Overlay::Quiz(q)), KeyCode::Char(c)) = (&mut self.overlay, key.code) {
-                    let option = (c as usize).saturating_sub('a' as usize);
+                    let option = (c.to_ascii_lowercase() as usize).saturating_sub('a' as usize);
                     if q.answer(option) {
                         effects.push(Effect::SaveQuiz(q.artifact, q.answers.clone()));
                     }

@@ -8,6 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+use unicode_width::UnicodeWidthStr;
 
 use super::markdown;
 use super::theme::Theme;
@@ -53,19 +54,31 @@ pub fn artifacts(
     for (i, a) in list.items.iter().enumerate() {
         let selected = focused && i == list.selected;
         let mark = if i == list.selected { "▸ " } else { "  " };
-        let title = clip(&a.title, width.saturating_sub(2).max(1));
-        let head = Line::from(vec![Span::raw(mark), Span::styled(title, theme.bold())]);
+        // The title, and its age on the right; the kind and status below.
+        let age = age(a.created);
+        let age_width = age.width();
+        let room = width.saturating_sub(2 + age_width + 1);
+        let (title, age) = if room >= 4 {
+            (clip(&a.title, room), age)
+        } else {
+            (
+                clip(&a.title, width.saturating_sub(2).max(1)),
+                String::new(),
+            )
+        };
+        let gap = width.saturating_sub(2 + title.width() + age.width());
+        let head = Line::from(vec![
+            Span::raw(mark),
+            Span::styled(title, theme.bold()),
+            Span::raw(" ".repeat(gap)),
+            Span::styled(age, theme.dim()),
+        ]);
         let detail = Line::from(vec![
             Span::raw("  "),
             Span::styled(status_mark(a), status_style(a, theme)),
             Span::styled(
                 clip(
-                    &format!(
-                        "{} · {} · {}",
-                        kind_name(l, a.kind),
-                        status_name(l, a.status),
-                        t!(l, "age-ago", age = age(a.created))
-                    ),
+                    &format!("{} · {}", kind_name(l, a.kind), status_name(l, a.status)),
                     width.saturating_sub(4).max(1),
                 ),
                 theme.dim(),

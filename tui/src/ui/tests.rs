@@ -398,7 +398,8 @@ fn quiz_question_feedback_and_result() {
     key(&mut app, KeyCode::Char('a'), KeyModifiers::NONE, t0);
     insta::assert_snapshot!("quiz_feedback", en(&app, t0));
     key(&mut app, KeyCode::Enter, KeyModifiers::NONE, t0);
-    let effects = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE, t0);
+    // The options are shown as A–D: the capital letter answers too.
+    let effects = key(&mut app, KeyCode::Char('C'), KeyModifiers::SHIFT, t0);
     assert_eq!(effects, [crate::app::Effect::SaveQuiz(id, vec![0, 2])]);
     key(&mut app, KeyCode::Enter, KeyModifiers::NONE, t0);
     app.update(

@@ -1,0 +1,298 @@
+//! The terminal chat end to end: the real `mentor` in a tmux pane (keys sent with
+//! `send-keys`, the screen read with `capture-pane`), against the real daemon with stand-in
+//! generators and the scripted OpenAI-compatible server. This is SPEC §1's story as the
+//! learner sees it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use mentor_tests::openai::{last_message, Reply, ScriptedServer};
+use mentor_tests::{bin, TestEnv};
+use serde_json::Value;
+
+/// How long any one thing may take to show on the screen.
+const T: Duration = Duration::from_secs(30);
+/// The pane's size: the smallest terminal Mentor promises to work in.
+const WIDTH: u16 = 80;
+const HEIGHT: u16 = 24;
+/// The amber of a failed job's line, as tmux reports the colour (256-colour index 214).
+const AMBER: &str = "38;5;214";
+
+/// A tmux server of its own, with one pane running `mentor`.
+struct Pane {
+    socket: PathBuf,
+}
+
+impl Pane {
+    /// Opens `mentor ARGS` in a new pane of `WIDTH`×`HEIGHT`, in `env`'s home. When `mentor`
+    /// exits the pane stays, showing `[exited CODE]`.
+    fn open(env: &TestEnv, args: &str) -> Pane {
+        let socket = env.path().join("tmux.sock");
+        let mentor = bin("mentor");
+        let vars = env_vars(env);
+        let script = format!(
+            "{vars} {} {args}; echo \"[exited $?]\"; sleep 600",
+            mentor.display()
+        );
+        let pane = Pane { socket };
+        let out = pane.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "mentor",
+            "-x",
+            &WIDTH.to_string(),
+            "-y",
+            &HEIGHT.to_string(),
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pane
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux is installed (./install.sh --test installs it)")
+    }
+
+    /// The screen as text, one line per row (trailing spaces trimmed).
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "mentor"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen with its colours (SGR sequences as tmux reports them).
+    fn colored(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-e", "-t", "mentor"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        let out = self.tmux(&["send-keys", "-t", "mentor", "-l", text]);
+        assert!(out.status.success(), "send-keys failed");
+    }
+
+    /// Presses keys by their tmux names (`Enter`, `C-d`, `F2`…).
+    fn press(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "mentor"];
+        args.extend_from_slice(keys);
+        let out = self.tmux(&args);
+        assert!(out.status.success(), "send-keys failed");
+    }
+
+    /// Types a message and sends it.
+    fn send(&self, text: &str) {
+        self.type_text(text);
+        self.press(&["Enter"]);
+    }
+
+    /// Waits until `ready` holds for the screen; returns that screen. Fails with the last
+    /// screen seen.
+    #[track_caller]
+    fn wait(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + T;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {T:?} for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The status lines: the rows below the input's rule, and the input itself.
+    fn bottom(screen: &str) -> String {
+        let rows: Vec<&str> = screen.lines().collect();
+        let rule = rows
+            .iter()
+            .rposition(|r| r.starts_with("────"))
+            .unwrap_or(0);
+        rows[rule..].join("\n")
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- the pane when the test failed:\n{}", self.screen());
+        }
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// `VAR=value …` for `env`'s home, as `TestEnv::command` sets them.
+fn env_vars(env: &TestEnv) -> String {
+    let cmd = env.command("mentor");
+    let mut vars = vec!["env".to_string()];
+    for var in [
+        "MENTOR_LLM_URL",
+        "MENTOR_LLM_MODEL",
+        "MENTOR_LLM_API_KEY",
+        "MENTOR_TTS_ENGINE",
+        "MENTOR_TTS_API_KEY",
+        "MENTOR_LOG",
+        "MENTORD_PROTOCOL_VERSION",
+        "NO_COLOR",
+    ] {
+        vars.push(format!("-u {var}"));
+    }
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            vars.push(format!(
+                "{}='{}'",
+                key.to_string_lossy(),
+                value.to_string_lossy()
+            ));
+        }
+    }
+    vars.push("TERM=xterm-256color".into());
+    vars.join(" ")
+}
+
+/// The teacher: a podcast or a quiz when asked (through the tool), a walkthrough after a
+/// failure, a plain answer otherwise.
+fn teacher(podcast: String, quiz: String) -> impl Fn(&Value) -> Reply + Send + Sync + 'static {
+    move |request: &Value| {
+        let (role, text) = last_message(request);
+        if role == "tool" {
+            Reply::text("Meanwhile, let us look at chlorophyll.")
+        } else if text.contains("Note from Mentor") {
+            Reply::text("Let me walk you through leaves: veins, stomata, chloroplasts.")
+        } else if text.contains("podcast") {
+            let args = serde_json::json!({"artifact_type": "podcast", "topic": podcast});
+            Reply::tool_call("generate_artifact", &args.to_string())
+        } else if text.contains("quiz") {
+            let args = serde_json::json!({"artifact_type": "quiz", "topic": quiz});
+            Reply::tool_call("generate_artifact", &args.to_string())
+        } else {
+            Reply::text("Chlorophyll absorbs red and blue light.")
+        }
+    }
+}
+
+#[test]
+fn the_learner_sees_a_job_progress_finish_and_fail_while_the_chat_goes_on() {
+    let server = ScriptedServer::start();
+    let env = TestEnv::new().with_stand_ins();
+    env.use_model(&server.base_url(), "");
+    env.mentor(&["notebook", "create", "Biology"]).ok();
+    let gate = env.path().join("release-podcast");
+    server.set_responder(teacher(
+        format!(
+            "photosynthesis [steps=4] [step_ms=400] [hold={}]",
+            gate.display()
+        ),
+        "leaves [steps=1] [step_ms=100] [fail]".to_string(),
+    ));
+    let pane = Pane::open(&env, "--notebook Biology");
+    pane.wait("the connected chat", |s| {
+        s.contains("Biology") && s.contains("connected") && s.contains("Message your teacher")
+    });
+
+    // Ask for a podcast: the tool's line, the acknowledgement, and a status line with a
+    // percentage pinned below the input.
+    pane.send("Make me a podcast about photosynthesis");
+    let screen = pane.wait("the podcast's status line with a percentage", |s| {
+        let bottom = Pane::bottom(s);
+        bottom.contains("Generating podcast…") && bottom.contains('%')
+    });
+    assert!(
+        screen.contains("Started a podcast on photosynthesis"),
+        "{screen}"
+    );
+    pane.wait("the acknowledgement", |s| {
+        s.contains("I'm generating that for you") && s.contains("Meanwhile")
+    });
+
+    // The chat goes on while the job runs (it is held until the test lets it go).
+    pane.send("What does chlorophyll do?");
+    let screen = pane.wait("the second reply", |s| {
+        s.contains("Chlorophyll absorbs red and blue light.")
+    });
+    assert!(
+        Pane::bottom(&screen).contains("Generating podcast…"),
+        "the job is still running: {screen}"
+    );
+
+    // The job ends: a ✓ line and the teacher's notice; the line goes 5 s later.
+    std::fs::write(&gate, b"").expect("release the podcast");
+    let ready = pane.wait("the ready line and notice", |s| {
+        Pane::bottom(s).contains("✓ Podcast ready") && s.contains("Your podcast is ready")
+    });
+    let first_seen = Instant::now();
+    assert!(!Pane::bottom(&ready).contains("Generating"), "{ready}");
+    let mut last_seen = first_seen;
+    let gone = loop {
+        let screen = pane.screen();
+        if !Pane::bottom(&screen).contains("Podcast ready") {
+            break Instant::now();
+        }
+        last_seen = Instant::now();
+        assert!(
+            first_seen.elapsed() < Duration::from_secs(15),
+            "the ready line stayed: {screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Shown 5 s from when the client learnt of it, which is just before the first capture
+    // that showed it: so still there 3.5 s after even on a loaded machine, and gone before 8 s.
+    assert!(
+        last_seen - first_seen >= Duration::from_millis(3500),
+        "gone too early: after {:?}",
+        last_seen - first_seen
+    );
+    assert!(
+        gone - first_seen <= Duration::from_millis(8000),
+        "gone too late: after {:?}",
+        gone - first_seen
+    );
+    // The notice stays in the conversation.
+    assert!(pane.screen().contains("Your podcast is ready"));
+
+    // A failing job: an amber ⚠ line that says why and how to dismiss it, and the teacher
+    // walks the learner through the topic.
+    pane.send("Make me a quiz about leaves");
+    let screen = pane.wait("the failed line and the walkthrough", |s| {
+        Pane::bottom(s).contains("⚠ Quiz failed: scripted failure")
+            && s.contains("walk you through")
+    });
+    assert!(Pane::bottom(&screen).contains("Ctrl+D dismiss"), "{screen}");
+    let colored = pane.colored();
+    let failed_row = colored
+        .lines()
+        .find(|l| l.contains("Quiz failed"))
+        .unwrap_or_default();
+    assert!(failed_row.contains(AMBER), "not amber: {failed_row:?}");
+    // It does not go by itself.
+    std::thread::sleep(Duration::from_millis(6000));
+    assert!(Pane::bottom(&pane.screen()).contains("Quiz failed"));
+    pane.press(&["C-d"]);
+    pane.wait("the failed line dismissed", |s| {
+        !Pane::bottom(s).contains("Quiz failed")
+    });
+
+    // Ctrl+C quits and gives the terminal back.
+    pane.press(&["C-c"]);
+    let screen = pane.wait("mentor to exit", |s| s.contains("[exited "));
+    assert!(screen.contains("[exited 0]"), "{screen}");
+    assert!(!screen.contains("Message your teacher"), "{screen}");
+}
