@@ -334,6 +334,8 @@ fn a_podcast_is_written_spoken_and_combined_with_progress_for_every_step() {
     // and pauses.
     let art = g.artifact(&id);
     assert_eq!(art["status"], "ready", "{art:#}");
+    // Named by the title its outline gave it, no longer by the topic.
+    assert_eq!(art["title"], "Inside the cell", "{art:#}");
     let data = &art["data"];
     let transcript = data["transcript"].as_str().unwrap_or("");
     assert!(transcript.contains("**Alex:**") && transcript.contains("**Sam:**"));

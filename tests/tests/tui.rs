@@ -3,8 +3,11 @@
 //! generators and the scripted OpenAI-compatible server. This is SPEC §1's story as the
 //! learner sees it.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mentor_tests::openai::{last_message, Reply, ScriptedServer};
@@ -295,4 +298,238 @@ fn the_learner_sees_a_job_progress_finish_and_fail_while_the_chat_goes_on() {
     let screen = pane.wait("mentor to exit", |s| s.contains("[exited "));
     assert!(screen.contains("[exited 0]"), "{screen}");
     assert!(!screen.contains("Message your teacher"), "{screen}");
+}
+
+/// Answers of the real generators' structured requests (by the schema they ask for), or
+/// `None` for a chat request.
+fn generator_answer(request: &Value, guide_ok: &AtomicBool) -> Option<Reply> {
+    let name = request["response_format"]["json_schema"]["name"].as_str()?;
+    let schema = &request["response_format"]["json_schema"]["schema"];
+    let json = |v: Value| Some(Reply::text(&v.to_string()));
+    match name {
+        "quiz" => {
+            let n = schema["properties"]["questions"]["minItems"]
+                .as_u64()
+                .unwrap_or(1);
+            json(serde_json::json!({
+                "title": "Cells quiz",
+                "questions": (0..n).map(|i| serde_json::json!({
+                    "question": format!("Question {}: which organelle makes ATP?", i + 1),
+                    "options": ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
+                    "answer": "Mitochondrion",
+                    "explanation": "Mitochondria turn sugar into ATP.",
+                    "source": 1,
+                })).collect::<Vec<_>>(),
+            }))
+        }
+        "study_guide" if guide_ok.load(Ordering::SeqCst) => json(serde_json::json!({
+            "title": "The cell",
+            "overview": "Cells are the units of life.",
+            "key_concepts": [{"name": "Mitochondria", "explanation": "They make ATP.", "sources": [1]}],
+            "glossary": [{"term": "ATP", "definition": "The cell's energy currency."}],
+            "questions": ["Why do cells need energy?"],
+        })),
+        "study_guide" => Some(Reply::text("this is not JSON")),
+        "podcast_outline" => {
+            let n = schema["properties"]["segments"]["minItems"]
+                .as_u64()
+                .unwrap_or(1);
+            json(serde_json::json!({
+                "title": "Inside the cell",
+                "segments": (0..n).map(|i| serde_json::json!({
+                    "title": format!("Part {}", i + 1),
+                    "points": ["Mitochondria make energy"],
+                })).collect::<Vec<_>>(),
+            }))
+        }
+        "podcast_segment" => {
+            let hosts = &schema["properties"]["turns"]["items"]["properties"]["speaker"]["enum"];
+            json(serde_json::json!({"turns": [
+                {"speaker": hosts[0], "text": "Mitochondria turn sugar into energy."},
+                {"speaker": hosts[1], "text": "And the membrane filters what enters."},
+            ]}))
+        }
+        other => Some(Reply::status(400, format!("unexpected request {other}"))),
+    }
+}
+
+/// The artifact of `kind` in the notebook (`mentor artifacts list --json`).
+fn artifact_of(env: &TestEnv, kind: &str) -> Value {
+    let list = env
+        .mentor(&["artifacts", "list", "--notebook", "Biology", "--json"])
+        .json();
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["kind"] == kind)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {kind} artifact: {list}"))
+}
+
+/// The letter the quiz shows before `option` on `screen` (`B) Mitochondrion` → 'b').
+fn letter_of(screen: &str, option: &str) -> char {
+    screen
+        .lines()
+        .find_map(|l| {
+            let at = l.find(&format!(") {option}"))?;
+            l[..at].chars().last()
+        })
+        .map(|c| c.to_ascii_lowercase())
+        .unwrap_or_else(|| panic!("no option {option}: {screen}"))
+}
+
+#[test]
+fn the_artifacts_panel_takes_a_quiz_retries_and_cancels_and_the_view_reconnects() {
+    let server = ScriptedServer::start();
+    let env = TestEnv::new();
+    // Speech that never ends, so the podcast stays in its speech step until cancelled.
+    let speech = env.path().join("speech");
+    std::fs::write(&speech, "#!/bin/sh\nexec sleep 60\n").expect("write speech");
+    std::fs::set_permissions(&speech, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    env.use_model(&server.base_url(), "");
+    let config = std::fs::read_to_string(env.dirs().config_file()).expect("config");
+    env.write_config(&format!(
+        "{config}\n[jobs]\nmax_attempts = 1\n\n[tts]\nprogram = \"{}\"\n",
+        speech.display()
+    ));
+    env.mentor(&["notebook", "create", "Biology"]).ok();
+    let source = env.path().join("cells.md");
+    std::fs::write(
+        &source,
+        "# Cells\n\nMitochondria turn sugar into ATP. The membrane filters what enters.\n",
+    )
+    .expect("write source");
+    env.mentor(&["source", "add", "Biology", &source.display().to_string()])
+        .ok();
+    let guide_ok = Arc::new(AtomicBool::new(false));
+    let flag = guide_ok.clone();
+    server.set_responder(move |request: &Value| {
+        if let Some(reply) = generator_answer(request, &flag) {
+            return reply;
+        }
+        let (role, text) = last_message(request);
+        let tool = |kind: &str, options: Value| {
+            let args =
+                serde_json::json!({"artifact_type": kind, "topic": "cells", "options": options});
+            Reply::tool_call("generate_artifact", &args.to_string())
+        };
+        if role == "tool" {
+            Reply::text("Meanwhile, ask me anything.")
+        } else if text.contains("Note from Mentor") {
+            Reply::text("Let me walk you through the cell instead.")
+        } else if text.contains("quiz") {
+            tool("quiz", serde_json::json!({"questions": 2}))
+        } else if text.contains("guide") {
+            tool("study_guide", serde_json::json!({}))
+        } else if text.contains("podcast") {
+            tool("podcast", serde_json::json!({"length": "short"}))
+        } else {
+            Reply::text("Cells are the units of life.")
+        }
+    });
+    let pane = Pane::open(&env, "--notebook Biology");
+    pane.wait("the connected chat", |s| {
+        s.contains("connected") && s.contains("Message your teacher")
+    });
+
+    // A real quiz, taken in the panel: one right, one wrong, the score saved.
+    pane.send("Make me a quiz about cells");
+    // The notice names the quiz by the title its generator wrote.
+    pane.wait("the quiz ready", |s| {
+        Pane::bottom(s).contains("Quiz ready") && s.contains("Your quiz is ready: “Cells quiz”")
+    });
+    pane.press(&["F2"]);
+    pane.wait("the quiz in the panel", |s| s.contains("Cells quiz"));
+    pane.press(&["Enter"]);
+    let screen = pane.wait("the first question", |s| s.contains("Question 1 of 2"));
+    let right = letter_of(&screen, "Mitochondrion");
+    let wrong = letter_of(&screen, "Ribosome");
+    pane.type_text(&right.to_string());
+    pane.wait("the feedback", |s| {
+        s.contains("Right!") && s.contains("Mitochondria turn sugar")
+    });
+    pane.press(&["Enter"]);
+    pane.wait("the second question", |s| s.contains("Question 2 of 2"));
+    // Shown as capitals: the capital answers too.
+    pane.type_text(&wrong.to_ascii_uppercase().to_string());
+    pane.wait("the feedback", |s| s.contains("Not quite"));
+    pane.press(&["Enter"]);
+    pane.wait("the saved score", |s| {
+        s.contains("Your score: 1/2") && s.contains("Score saved")
+    });
+    let quiz = artifact_of(&env, "quiz");
+    let id = quiz["id"].as_str().unwrap_or("");
+    let attempts = env.mentor(&["quiz", "attempts", id, "--json"]).json();
+    assert_eq!(attempts.as_array().map(Vec::len), Some(1), "{attempts}");
+    assert_eq!(attempts[0]["score"], 1, "{attempts}");
+    pane.press(&["Escape"]);
+    pane.press(&["Escape"]);
+    pane.press(&["F2"]);
+    pane.wait("the panel closed", |s| !s.contains("┌ Artifacts"));
+
+    // A study guide fails (the model's JSON is broken, and so is the repair); once the
+    // model behaves, `r` on its artifact retries it to the end.
+    pane.send("Make me a study guide");
+    pane.wait("the failed guide", |s| {
+        Pane::bottom(s).contains("Study guide failed") && s.contains("walk you through the cell")
+    });
+    guide_ok.store(true, Ordering::SeqCst);
+    pane.press(&["F2"]);
+    pane.wait("the failed guide in the panel", |s| {
+        s.contains("Study guide · failed")
+    });
+    // Newest first, and the selection stayed on the quiz: up to the guide.
+    pane.press(&["Up"]);
+    pane.type_text("r");
+    pane.wait("the guide ready after the retry", |s| {
+        Pane::bottom(s).contains("Study guide ready") && s.contains("Study guide · ready")
+    });
+    assert_eq!(artifact_of(&env, "study_guide")["status"], "ready");
+    // Enter reads it.
+    pane.press(&["Enter"]);
+    pane.wait("the guide", |s| {
+        s.contains("Mitochondria") && s.contains("ATP")
+    });
+    pane.press(&["Escape"]);
+
+    // A podcast that hangs in its speech is cancelled with `x`.
+    pane.press(&["Escape"]);
+    pane.send("Make me a podcast");
+    pane.wait("the podcast speaking", |s| {
+        Pane::bottom(s).contains("Generating podcast…") && s.contains("Podcast · generating")
+    });
+    pane.press(&["Tab", "Up"]);
+    pane.type_text("x");
+    pane.wait("the podcast cancelled", |s| {
+        Pane::bottom(s).contains("Podcast cancelled")
+    });
+    let podcast = artifact_of(&env, "podcast");
+    assert_eq!(podcast["status"], "cancelled", "{podcast}");
+    pane.wait("the cancelled line gone", |s| {
+        !Pane::bottom(s).contains("Podcast cancelled")
+    });
+
+    // The daemon dies: the view says so, keeps what is being typed, starts the daemon again
+    // by itself and reloads.
+    pane.press(&["Tab"]);
+    pane.press(&["F2"]);
+    env.kill_daemon();
+    pane.wait("reconnecting", |s| s.contains("reconnecting"));
+    pane.type_text("Are you back");
+    pane.wait("connected again", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("connected") && !h.contains("reconnecting"))
+    });
+    let screen = pane.wait("the input kept", |s| {
+        Pane::bottom(s).contains("Are you back")
+    });
+    assert!(
+        screen.contains("Cells quiz") || screen.contains("Make me a podcast"),
+        "{screen}"
+    );
+    pane.press(&["Enter"]);
+    pane.wait("the reply after reconnecting", |s| {
+        s.contains("Cells are the units of life.")
+    });
 }

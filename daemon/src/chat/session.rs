@@ -201,7 +201,8 @@ impl Actor {
                     } else {
                         None
                     };
-                    out.push((row, kept));
+                    let title = conversations::artifact_title(c, row.job.id)?;
+                    out.push((row, kept, title));
                 }
                 Ok(out)
             })
@@ -221,8 +222,9 @@ impl Actor {
             tracing::warn!(error = %e, "using the built-in prompts for a walkthrough note");
             Prompts::builtin()
         });
-        for (row, kept) in found {
-            let (messages, failed) = notice_for(&row, kept.as_ref(), lang, &prompts, notebook);
+        for (row, kept, title) in found {
+            let (messages, failed) =
+                notice_for(&row, kept.as_ref(), title, lang, &prompts, notebook);
             let job = row.job.id;
             let published = messages.clone();
             let user = ctx.user;
@@ -343,6 +345,7 @@ pub(super) fn sentence(lang: Lang, id: &str, args: &[(&str, String)]) -> String 
 fn notice_for(
     row: &JobRow,
     kept: Option<&std::collections::BTreeMap<String, serde_json::Value>>,
+    artifact_title: Option<String>,
     lang: Lang,
     prompts: &Prompts,
     notebook: NotebookId,
@@ -357,11 +360,11 @@ fn notice_for(
                 JobKind::Test => "notice-ready-test",
             };
             let artifact = job.artifact_id.map(|a| a.to_string()).unwrap_or_default();
-            let title = if job.topic.is_empty() {
-                i18n::localizer(lang).text(job.kind.message_id(), None)
-            } else {
-                job.topic.clone()
-            };
+            // The title the generator wrote, else the topic, else the kind.
+            let title = artifact_title
+                .filter(|t| !t.trim().is_empty())
+                .or_else(|| (!job.topic.is_empty()).then(|| job.topic.clone()))
+                .unwrap_or_else(|| i18n::localizer(lang).text(job.kind.message_id(), None));
             (
                 NoticeKind::Ready,
                 sentence(lang, id, &[("title", title), ("artifact", artifact)]),

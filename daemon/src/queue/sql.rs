@@ -579,6 +579,9 @@ pub fn finish(
     Ok(Some(row))
 }
 
+/// Sets the status of a job's artifact, with its data when given. A ready artifact takes
+/// the title its generator wrote ("Inside the cell") in place of the topic it was named
+/// after while generating.
 fn set_artifact_status(
     conn: &Connection,
     job: JobId,
@@ -586,11 +589,17 @@ fn set_artifact_status(
     data: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<()> {
+    let title = data
+        .filter(|_| status == ArtifactStatus::Ready)
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .and_then(|d| d.get("title")?.as_str().map(|t| t.trim().to_string()))
+        .filter(|t| !t.is_empty());
     conn.prepare_cached(
-        "UPDATE artifacts SET status = ?2, data = COALESCE(?3, data), updated_ms = ?4
+        "UPDATE artifacts SET status = ?2, data = COALESCE(?3, data), updated_ms = ?4,
+                title = COALESCE(?5, title)
          WHERE job_id = ?1",
     )?
-    .execute(params![job.ulid(), status.as_str(), data, now.0])?;
+    .execute(params![job.ulid(), status.as_str(), data, now.0, title])?;
     Ok(())
 }
 

@@ -219,6 +219,14 @@ pub fn ended_unannounced(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The title of a job's artifact, if it makes one.
+pub fn artifact_title(conn: &Connection, job: JobId) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT title FROM artifacts WHERE job_id = ?1")?
+        .query_row(params![job.ulid()], |r| r.get(0))
+        .optional()?)
+}
+
 /// Records that the conversation was told how a job ended (with the notice, in the same
 /// transaction). False when it already had been.
 pub fn mark_announced(conn: &Connection, job: JobId) -> StoreResult<bool> {
