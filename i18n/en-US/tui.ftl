@@ -60,6 +60,7 @@ tui-picker-sources = { $count ->
 
 tui-help-title = Keys
 tui-help-close = any key closes
+tui-help-scroll = ↑↓ scroll · any other key closes
 tui-help-global = Everywhere
 tui-help-chat = Writing a message
 tui-help-artifacts = Artifacts panel

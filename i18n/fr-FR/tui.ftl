@@ -60,6 +60,7 @@ tui-picker-sources = { $count ->
 
 tui-help-title = Touches
 tui-help-close = une touche pour fermer
+tui-help-scroll = ↑↓ pour défiler · une autre touche pour fermer
 tui-help-global = Partout
 tui-help-chat = En écrivant un message
 tui-help-artifacts = Panneau des productions

@@ -61,8 +61,8 @@ pub struct OpenNotebook {
 /// What covers the conversation.
 #[derive(Debug, Clone)]
 pub enum Overlay {
-    /// The key help.
-    Help,
+    /// The key help, scrolled by this many rows (when it does not fit).
+    Help { scroll: u16 },
     /// An artifact being read.
     Reader(Reader),
     /// A quiz being taken.
@@ -206,6 +206,9 @@ pub struct App {
     pub quit: bool,
     /// The columns the input's text had at the last draw (for moving up and down in it).
     pub input_width: std::cell::Cell<u16>,
+    /// How far the help could scroll, and its rows, at the last draw (0: it all fits).
+    pub help_max_scroll: std::cell::Cell<u16>,
+    pub help_page: std::cell::Cell<u16>,
 }
 
 impl App {
@@ -228,13 +231,15 @@ impl App {
             color,
             quit: false,
             input_width: std::cell::Cell::new(78),
+            help_max_scroll: std::cell::Cell::new(0),
+            help_page: std::cell::Cell::new(1),
         }
     }
 
     /// Where the keyboard is.
     pub fn context(&self) -> Context {
         match &self.overlay {
-            Some(Overlay::Help) => Context::Global,
+            Some(Overlay::Help { .. }) => Context::Global,
             Some(Overlay::Reader(_)) => Context::Reader,
             Some(Overlay::Quiz(_)) => Context::Quiz,
             Some(Overlay::Picker(_)) => Context::Picker,
@@ -324,8 +329,22 @@ impl App {
             }
             (a, _) => a,
         };
-        if matches!(self.overlay, Some(Overlay::Help)) {
-            // Any key closes the help (and Ctrl+C still quits).
+        if let Some(Overlay::Help { scroll }) = &mut self.overlay {
+            // The arrows and page keys scroll a help taller than the screen; any other key
+            // closes it (and Ctrl+C still quits).
+            let max = self.help_max_scroll.get();
+            let page = self.help_page.get().max(1);
+            let to = match key.code {
+                KeyCode::Up | KeyCode::Char('k') if max > 0 => Some(scroll.saturating_sub(1)),
+                KeyCode::Down | KeyCode::Char('j') if max > 0 => Some(*scroll + 1),
+                KeyCode::PageUp if max > 0 => Some(scroll.saturating_sub(page)),
+                KeyCode::PageDown if max > 0 => Some(*scroll + page),
+                _ => None,
+            };
+            if let Some(to) = to {
+                *scroll = to.min(max);
+                return;
+            }
             if action == Some(Action::Quit) {
                 self.quit = true;
                 effects.push(Effect::Quit);
@@ -372,7 +391,7 @@ impl App {
                 self.quit = true;
                 effects.push(Effect::Quit);
             }
-            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Action::ToggleArtifacts => {
                 self.panel = !self.panel;
                 self.focus = if self.panel {

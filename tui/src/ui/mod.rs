@@ -147,7 +147,17 @@ pub fn render(
     Paragraph::new(status).render(status_area, buf);
 
     match &app.overlay {
-        Some(Overlay::Help) => panels::help(l, theme, body, buf),
+        Some(Overlay::Help { scroll }) => {
+            // The help takes the whole screen below the header.
+            let below = Rect {
+                y: area.y + 1,
+                height: area.height.saturating_sub(1),
+                ..area
+            };
+            let (max, page) = panels::help(l, theme, *scroll, below, buf);
+            app.help_max_scroll.set(max);
+            app.help_page.set(page);
+        }
         Some(Overlay::Reader(r)) => panels::reader(r, l, theme, body, buf),
         Some(Overlay::Quiz(q)) => panels::quiz(q, l, theme, body, buf),
         Some(Overlay::Picker(p)) => panels::picker(p, l, theme, centered(body, 60, 16), buf),

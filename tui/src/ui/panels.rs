@@ -268,14 +268,11 @@ pub fn picker(p: &Picker, l: &Localizer, theme: Theme, area: Rect, buf: &mut Buf
 }
 
 /// The help: every binding of the keymap, grouped by where it applies.
-pub fn help(l: &Localizer, theme: Theme, area: Rect, buf: &mut Buffer) {
+/// The key help, drawn from the keymap: in two columns when there is room, scrolled by
+/// `scroll` rows when even that does not fit. Returns how far it can scroll (0 when it all
+/// fits) and how many rows it shows.
+pub fn help(l: &Localizer, theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) -> (u16, u16) {
     Clear.render(area, buf);
-    let block = frame(t!(l, "tui-help-title"), theme, true).title_bottom(Span::styled(
-        format!(" {} ", t!(l, "tui-help-close")),
-        theme.dim(),
-    ));
-    let inner = block.inner(area);
-    block.render(area, buf);
     let groups = [
         (Context::Global, "tui-help-global"),
         (Context::Chat, "tui-help-chat"),
@@ -284,23 +281,10 @@ pub fn help(l: &Localizer, theme: Theme, area: Rect, buf: &mut Buffer) {
         (Context::Quiz, "tui-help-quiz"),
         (Context::Picker, "tui-help-picker"),
     ];
-    let key_width = BINDINGS
-        .iter()
-        .map(|b| {
-            b.keys
-                .iter()
-                .map(|k| k.label())
-                .collect::<Vec<_>>()
-                .join(" / ")
-                .chars()
-                .count()
-        })
-        .max()
-        .unwrap_or(10)
-        .min(usize::from(inner.width) / 2);
-    let mut lines = Vec::new();
+    // (keys, what they do); a heading has no keys.
+    let mut rows: Vec<(Option<String>, String)> = Vec::new();
     for (context, heading) in groups {
-        lines.push(Line::styled(l.text(heading, None), theme.bold()));
+        rows.push((None, l.text(heading, None)));
         for b in BINDINGS.iter().filter(|b| b.context == context) {
             let keys = b
                 .keys
@@ -308,33 +292,82 @@ pub fn help(l: &Localizer, theme: Theme, area: Rect, buf: &mut Buffer) {
                 .map(|k| k.label())
                 .collect::<Vec<_>>()
                 .join(" / ");
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<key_width$}  "), theme.accent()),
-                Span::raw(l.text(b.help, None)),
-            ]));
+            rows.push((Some(keys), l.text(b.help, None)));
         }
     }
-    // Two columns when the screen is wide enough, so every key fits on an 80×24 terminal.
-    let height = usize::from(inner.height);
-    if lines.len() > height && inner.width >= 80 {
-        let half = inner.width / 2;
-        let (left, right) = lines.split_at(lines.len().div_ceil(2).min(lines.len()));
-        Paragraph::new(left.to_vec()).render(
-            Rect {
-                width: half,
-                ..inner
-            },
-            buf,
-        );
-        Paragraph::new(right.to_vec()).render(
-            Rect {
-                x: inner.x + half,
-                width: inner.width - half,
-                ..inner
-            },
-            buf,
-        );
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let inner_w = usize::from(area.width.saturating_sub(2));
+    // Keys longer than this stand on their own row, their description under them.
+    const KEY_W: usize = 16;
+    // Two columns when each leaves a description some room (longer ones wrap).
+    let columns = if inner_w / 2 >= 1 + 4 + KEY_W + 28 {
+        2
     } else {
-        Paragraph::new(lines).render(inner, buf);
+        1
+    };
+    // Split in even columns, never leaving a heading alone at the bottom of one.
+    let mut per = rows.len().div_ceil(columns);
+    if columns > 1 && rows.get(per - 1).is_some_and(|r| r.0.is_none()) {
+        per -= 1;
     }
+    let column_w = (area.width.saturating_sub(2)) / columns as u16;
+    let width = column_w.saturating_sub(1).max(1);
+    // Each column's lines, a description too long for its row wrapping under itself.
+    let laid: Vec<Vec<Line<'static>>> = rows
+        .chunks(per.max(1))
+        .map(|chunk| {
+            let key_w = chunk
+                .iter()
+                .filter_map(|r| r.0.as_ref().map(|k| k.width()))
+                .filter(|w| *w <= KEY_W)
+                .max()
+                .unwrap_or(0);
+            let indent = || vec![Span::raw(" ".repeat(2 + key_w + 2))];
+            let mut lines = Vec::new();
+            for (keys, what) in chunk {
+                let Some(keys) = keys else {
+                    lines.push(Line::styled(clip(what, usize::from(width)), theme.bold()));
+                    continue;
+                };
+                let what = vec![Span::raw(what.clone())];
+                if keys.width() > key_w {
+                    let keys = clip(keys, usize::from(width).saturating_sub(2).max(1));
+                    lines.push(Line::styled(format!("  {keys}"), theme.accent()));
+                    lines.extend(markdown::wrap(what, width, indent(), indent()));
+                } else {
+                    let pad = key_w - keys.width();
+                    let first = vec![Span::styled(
+                        format!("  {keys}{}  ", " ".repeat(pad)),
+                        theme.accent(),
+                    )];
+                    lines.extend(markdown::wrap(what, width, first, indent()));
+                }
+            }
+            lines
+        })
+        .collect();
+    let tall = laid.iter().map(Vec::len).max().unwrap_or(0);
+    let max_scroll = tall.saturating_sub(inner_h);
+    let scroll = usize::from(scroll).min(max_scroll);
+    let hint = if max_scroll > 0 {
+        t!(l, "tui-help-scroll")
+    } else {
+        t!(l, "tui-help-close")
+    };
+    let block = frame(t!(l, "tui-help-title"), theme, true)
+        .title_bottom(Span::styled(format!(" {hint} "), theme.dim()));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    for (i, lines) in laid.into_iter().enumerate() {
+        let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
+        Paragraph::new(lines).render(
+            Rect {
+                x: inner.x + column_w * i as u16,
+                width: column_w,
+                ..inner
+            },
+            buf,
+        );
+    }
+    (max_scroll as u16, inner.height)
 }

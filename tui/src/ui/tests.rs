@@ -427,6 +427,39 @@ fn help_overlay_lists_every_key() {
 }
 
 #[test]
+fn help_at_80_by_24_shows_every_key_by_scrolling() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    key(&mut app, KeyCode::F(1), KeyModifiers::NONE, t0);
+    let first = screen(&app, Lang::EnUs, t0, 80, 24);
+    insta::assert_snapshot!("help_80x24", first);
+    // Scroll to the end (more presses than needed stop at the end), then read both screens.
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Down, KeyModifiers::NONE, t0);
+        screen(&app, Lang::EnUs, t0, 80, 24);
+    }
+    let last = screen(&app, Lang::EnUs, t0, 80, 24);
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    // Descriptions may wrap: compare words with the borders and line breaks taken out.
+    let both = format!("{first}{last}")
+        .replace(['│', '"'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for b in crate::app::keymap::BINDINGS {
+        let label = b.keys[0].label();
+        assert!(both.contains(&label), "{label} missing from the help");
+        let what = localizer(Lang::EnUs).text(b.help, None);
+        assert!(both.contains(&what), "{what} missing from the help");
+    }
+    // One press up moves back from the end at once.
+    key(&mut app, KeyCode::Up, KeyModifiers::NONE, t0);
+    assert_ne!(screen(&app, Lang::EnUs, t0, 80, 24), last);
+    key(&mut app, KeyCode::Char('x'), KeyModifiers::NONE, t0);
+    assert!(app.overlay.is_none());
+}
+
+#[test]
 fn reconnecting_keeps_the_input() {
     let t0 = Instant::now();
     let mut app = app(t0);
@@ -477,7 +510,7 @@ fn typing_sends_and_question_mark_is_text_once_typing() {
     let t0 = Instant::now();
     let mut app = app(t0);
     key(&mut app, KeyCode::Char('?'), KeyModifiers::NONE, t0);
-    assert!(matches!(app.overlay, Some(Overlay::Help)));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
     key(&mut app, KeyCode::Esc, KeyModifiers::NONE, t0);
     for c in "why?".chars() {
         key(&mut app, KeyCode::Char(c), KeyModifiers::NONE, t0);
