@@ -57,7 +57,15 @@ impl Pane {
             "tmux new-session failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Let the application set tmux's clipboard with OSC 52 (kept as a paste buffer).
+        pane.tmux(&["set-option", "-g", "set-clipboard", "on"]);
         pane
+    }
+
+    /// tmux's newest paste buffer (what an OSC 52 copy put there), if any.
+    fn clipboard(&self) -> String {
+        let out = self.tmux(&["show-buffer"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn tmux(&self, args: &[&str]) -> Output {
@@ -291,6 +299,33 @@ fn the_learner_sees_a_job_progress_finish_and_fail_while_the_chat_goes_on() {
     pane.press(&["C-d"]);
     pane.wait("the failed line dismissed", |s| {
         !Pane::bottom(s).contains("Quiz failed")
+    });
+
+    // Ctrl+Y copies the teacher's last reply (OSC 52).
+    pane.press(&["C-y"]);
+    let deadline = Instant::now() + T;
+    while !pane.clipboard().contains("Let me walk you through leaves") {
+        assert!(
+            Instant::now() < deadline,
+            "nothing copied: {:?}",
+            pane.clipboard()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The mouse wheel scrolls back to the first message, and forward to the end again
+    // (SGR mouse reports, as a terminal sends them with mouse capture on).
+    let first = "Make me a podcast about photosynthesis";
+    assert!(!pane.screen().contains(first), "{}", pane.screen());
+    for _ in 0..30 {
+        pane.type_text("\x1b[<64;20;5M");
+    }
+    pane.wait("the start of the conversation", |s| s.contains(first));
+    for _ in 0..30 {
+        pane.type_text("\x1b[<65;20;5M");
+    }
+    pane.wait("the end of the conversation", |s| {
+        !s.contains(first) && s.contains("walk you through leaves")
     });
 
     // Ctrl+C quits and gives the terminal back.

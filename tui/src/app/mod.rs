@@ -93,6 +93,8 @@ pub enum FromDaemon {
     Sent(Box<ChatSent>),
     /// The artifacts of the notebook.
     Artifacts(Vec<Artifact>),
+    /// The notebook's objectives: met, in all.
+    Objectives(u32, u32),
     /// An artifact to open.
     Opened(Box<Artifact>),
     /// The notebooks, for the picker.
@@ -163,6 +165,8 @@ pub enum Effect {
     ListNotebooks,
     /// Load the notebook's artifacts again.
     ListArtifacts,
+    /// Count the notebook's objectives again (the teacher may have marked one met).
+    ListObjectives,
     /// Open another notebook.
     Switch(NotebookId),
     /// Create a notebook and open it.
@@ -612,6 +616,11 @@ impl App {
                 }
             }
             FromDaemon::Artifacts(list) => self.artifacts.set(list),
+            FromDaemon::Objectives(met, total) => {
+                if let Some(n) = &mut self.notebook {
+                    (n.objectives_met, n.objectives_total) = (met, total);
+                }
+            }
             FromDaemon::Opened(artifact) => self.open_artifact(*artifact, now),
             FromDaemon::Notebooks(list) => {
                 if let Some(Overlay::Picker(p)) = &mut self.overlay {
@@ -655,6 +664,13 @@ impl App {
             EventBody::ToolCall { .. } => {}
             EventBody::TurnEnded { outcome, .. } => {
                 self.conversation.turn_ended();
+                if self
+                    .notebook
+                    .as_ref()
+                    .is_some_and(|n| n.objectives_total > 0)
+                {
+                    effects.push(Effect::ListObjectives);
+                }
                 self.no_model = matches!(
                     &outcome,
                     TurnOutcome::Failed { error } if matches!(

@@ -176,6 +176,15 @@ fn carry_out(
             move |c, n| async move { answer(c.rpc.artifact_list(ctx(30), nb(n)).await) },
             |list| Some(FromDaemon::Artifacts(list)),
         ),
+        Effect::ListObjectives => link::request(
+            current,
+            to_app,
+            move |c, n| async move { answer(c.rpc.objective_list(ctx(30), nb(n)).await) },
+            |list| {
+                let met = list.iter().filter(|o| o.met).count() as u32;
+                Some(FromDaemon::Objectives(met, list.len() as u32))
+            },
+        ),
         Effect::OpenArtifact(id) => link::request(
             current,
             to_app,

@@ -539,3 +539,29 @@ fn a_spinner_asks_for_its_next_frame_and_an_idle_screen_for_none() {
     assert_ne!(a, b, "the spinner turns");
     let _ = j;
 }
+
+#[test]
+fn the_objectives_are_counted_again_after_each_turn() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let notebook = app.notebook.as_ref().map(|n| n.id).expect("notebook");
+    let effects = app.update(
+        Msg::Daemon(FromDaemon::Event(Box::new(mentor_shared::jobs::Event {
+            seq: 1,
+            at_us: 0,
+            body: EventBody::TurnEnded {
+                notebook_id: notebook,
+                outcome: mentor_shared::chat::TurnOutcome::Completed,
+            },
+        }))),
+        t0,
+        Timestamp::now(),
+    );
+    assert!(effects.contains(&crate::app::Effect::ListObjectives));
+    app.update(
+        Msg::Daemon(FromDaemon::Objectives(3, 5)),
+        t0,
+        Timestamp::now(),
+    );
+    assert!(en(&app, t0).contains("objectives 3/5"));
+}
