@@ -268,6 +268,23 @@ impl TestEnv {
         )
     }
 
+    /// Runs `mentor ARGS…` with `input` on its stdin.
+    pub fn mentor_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command("mentor")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run mentor");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+        drop(stdin);
+        Run::from(child.wait_with_output().expect("wait for mentor"))
+    }
+
     /// The running daemon's pid, if any.
     pub fn daemon_pid(&self) -> Option<u32> {
         self.dirs().running_daemon_pid()

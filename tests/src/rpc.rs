@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use mentor_shared::jobs::{Cursor, Event, EventFilter, EventsRequest};
 use mentor_shared::paths::Dirs;
 use mentor_shared::protocol::ClientHello;
 use mentor_shared::service::MentorClient;
@@ -45,5 +46,49 @@ pub fn answer<T>(
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => bail!("daemon refused: {e}"),
         Err(e) => bail!("call failed: {e}"),
+    }
+}
+
+/// The events from `cursor` on, up to and including the first one `stop` accepts (waiting
+/// for more as they come), on the current-thread runtime `rt`. The cursor is left just after
+/// that event: whatever followed it in the same batch comes with the next call. Panics when
+/// `within` passes first, or when the daemon says events were missed.
+#[track_caller]
+pub fn events_until(
+    rt: &tokio::runtime::Runtime,
+    client: &MentorClient,
+    cursor: &mut Cursor,
+    within: Duration,
+    mut stop: impl FnMut(&Event) -> bool,
+) -> Vec<Event> {
+    let deadline = Instant::now() + within;
+    let mut out = Vec::new();
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "timed out; events so far: {out:#?}"
+        );
+        let request = EventsRequest {
+            after: Some(*cursor),
+            max_wait_ms: 2000,
+            max_events: 1000,
+            filter: EventFilter::default(),
+            linger_ms: 0,
+            coalesce_progress: false,
+        };
+        let batch = rt
+            .block_on(async { answer(client.events_next(ctx(within), request).await) })
+            .expect("events");
+        assert!(!batch.reload, "events were missed");
+        *cursor = batch.cursor;
+        for event in batch.events {
+            let done = stop(&event);
+            let seq = event.seq;
+            out.push(event);
+            if done {
+                cursor.seq = seq;
+                return out;
+            }
+        }
     }
 }

@@ -8,10 +8,8 @@
 //! OpenAI-compatible server (answers shaped by the JSON schema each request names) and
 //! espeak-ng speaks the podcast.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use mentor_shared::artifacts::{
@@ -22,27 +20,6 @@ use mentor_shared::jobs::{Difficulty, PodcastFormat};
 use mentor_tests::openai::{Reply, ScriptedServer};
 use mentor_tests::{Run, TestEnv};
 use serde_json::{json, Value};
-
-/// Runs `mentor ARGS…` with `input` on its stdin.
-fn mentor_with_stdin(env: &TestEnv, args: &[&str], input: &str) -> Run {
-    let mut child = env
-        .command("mentor")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mentor");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("write stdin");
-    drop(stdin);
-    let out = child.wait_with_output().expect("wait for mentor");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// Runs `mentor ARGS…` in `dir`, with `path` as PATH when given.
 fn mentor_in(env: &TestEnv, dir: &Path, path: Option<&Path>, args: &[&str]) -> Run {
@@ -244,7 +221,7 @@ fn a_quiz_is_taken_with_piped_answers_and_its_attempts_are_listed() {
     let id = seeded(&env, "quiz", &quiz());
 
     // A bad answer is asked again; B right, D right, B wrong (A was right).
-    let run = mentor_with_stdin(&env, &["quiz", "take", &id], "x\nb\n4\nB\n");
+    let run = env.mentor_with_stdin(&["quiz", "take", &id], "x\nb\n4\nB\n");
     let out = run.ok();
     for expected in [
         "Cells quiz — 3 questions",
@@ -274,7 +251,7 @@ fn a_quiz_is_taken_with_piped_answers_and_its_attempts_are_listed() {
 
     // With --json the conversation goes to stderr and stdout is the attempt alone.
     let bare = &id["art:".len()..];
-    let run = mentor_with_stdin(&env, &["quiz", "take", bare, "--json"], "2\nd\na\n");
+    let run = env.mentor_with_stdin(&["quiz", "take", bare, "--json"], "2\nd\na\n");
     let attempt = run.json();
     assert_eq!(attempt["number"], 2);
     assert_eq!(attempt["score"], 3);
@@ -297,7 +274,7 @@ fn a_quiz_is_taken_with_piped_answers_and_its_attempts_are_listed() {
 fn a_quiz_is_taken_in_french() {
     let env = stand_in_home(TestEnv::new().french());
     let id = seeded(&env, "quiz", &quiz());
-    let run = mentor_with_stdin(&env, &["quiz", "take", &id], "e\nB\nA\nA\n");
+    let run = env.mentor_with_stdin(&["quiz", "take", &id], "e\nB\nA\nA\n");
     let out = run.ok();
     for expected in [
         "Question 1 sur 3 : Which organelle makes ATP?",
@@ -320,7 +297,7 @@ fn a_quiz_is_taken_in_french() {
 fn the_end_of_input_mid_quiz_saves_nothing() {
     let env = stand_in_home(TestEnv::new());
     let id = seeded(&env, "quiz", &quiz());
-    let run = mentor_with_stdin(&env, &["quiz", "take", &id], "b\nd\n");
+    let run = env.mentor_with_stdin(&["quiz", "take", &id], "b\nd\n");
     let err = run.fails();
     assert!(err.contains("nothing was saved"), "{err}");
     assert!(err.contains(&format!("mentor quiz take {id}")), "{err}");
@@ -360,7 +337,7 @@ fn only_a_ready_quiz_can_be_taken() {
     let submitted = run.json();
     let pending = submitted["artifact_id"].as_str().expect("artifact id");
     let job = submitted["job"]["id"].as_str().expect("job id");
-    let run = mentor_with_stdin(&env, &["quiz", "take", pending], "a\n");
+    let run = env.mentor_with_stdin(&["quiz", "take", pending], "a\n");
     let err = run.fails();
     assert!(err.contains("still being made"), "{err}");
     assert!(err.contains(&format!("mentor jobs watch {job}")), "{err}");
@@ -795,7 +772,7 @@ fn a_generated_quiz_is_taken_exported_and_its_attempts_listed() {
         "each question cites the notebook's source: {made:?}"
     );
 
-    let run = mentor_with_stdin(&env, &["quiz", "take", &id], "q\nb\nd\nb\n");
+    let run = env.mentor_with_stdin(&["quiz", "take", &id], "q\nb\nd\nb\n");
     let out = run.ok();
     assert!(out.contains("Answer with A, B, C or D."), "{out}");
     assert!(out.contains("Score: 2/3"), "{out}");

@@ -8,7 +8,7 @@ use mentor_shared::chat::{ChatMessage, MessageState, NoticeKind, Role, TurnOutco
 use mentor_shared::jobs::{Cursor, Event, EventBody, EventFilter, EventsRequest, JobStatus};
 use mentor_shared::service::MentorClient;
 use mentor_tests::openai::{last_message, Frame, Reply, ScriptedServer};
-use mentor_tests::rpc::{answer, connect, ctx};
+use mentor_tests::rpc::{self, answer, connect, ctx};
 use mentor_tests::TestEnv;
 use serde_json::Value;
 
@@ -109,43 +109,8 @@ impl Story {
     }
 
     /// Events from `cursor` until `done` says stop (or the timeout).
-    fn events_until(
-        &self,
-        cursor: &mut Cursor,
-        mut done: impl FnMut(&Event) -> bool,
-    ) -> Vec<Event> {
-        let deadline = Instant::now() + T;
-        let mut out = Vec::new();
-        loop {
-            assert!(
-                Instant::now() < deadline,
-                "timed out; events so far: {out:#?}"
-            );
-            let request = EventsRequest {
-                after: Some(*cursor),
-                max_wait_ms: 2000,
-                max_events: 1000,
-                filter: EventFilter::default(),
-                linger_ms: 0,
-                coalesce_progress: false,
-            };
-            let batch = self
-                .rt
-                .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
-                .expect("events");
-            assert!(!batch.reload, "events were missed");
-            *cursor = batch.cursor;
-            for event in batch.events {
-                let stop = done(&event);
-                let seq = event.seq;
-                out.push(event);
-                if stop {
-                    // What came after the event in this batch is left for the next wait.
-                    cursor.seq = seq;
-                    return out;
-                }
-            }
-        }
+    fn events_until(&self, cursor: &mut Cursor, done: impl FnMut(&Event) -> bool) -> Vec<Event> {
+        rpc::events_until(&self.rt, &self.client, cursor, T, done)
     }
 
     fn until_turn_end(&self, cursor: &mut Cursor) -> Vec<Event> {

@@ -6,34 +6,12 @@
 //! The model is the scripted OpenAI-compatible server; the generators are the daemon's
 //! scripted stand-ins (`[steps=N] [step_ms=N] [fail]` in the topic).
 
-use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
 use mentor_tests::openai::{closed_port_url, last_message, Frame, Reply, ScriptedServer};
 use mentor_tests::{Run, TestEnv};
 use serde_json::Value;
-
-/// Runs `mentor ARGS…` with `input` on its stdin.
-fn mentor_with_stdin(env: &TestEnv, args: &[&str], input: &str) -> Run {
-    let mut child = env
-        .command("mentor")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mentor");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("write stdin");
-    drop(stdin);
-    let out = child.wait_with_output().expect("wait for mentor");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// Asserts a usage error (exit code 2) and returns stderr.
 #[track_caller]
@@ -102,7 +80,7 @@ fn an_empty_message_is_refused_before_anything_happens() {
     let env = TestEnv::new();
     let run = env.mentor(&["chat", "--message", "  "]);
     assert!(run.fails().contains("The message must not be empty"));
-    let run = mentor_with_stdin(&env, &["chat", "--message", "-"], "\n\n");
+    let run = env.mentor_with_stdin(&["chat", "--message", "-"], "\n\n");
     assert!(run.fails().contains("The message must not be empty"));
     // No daemon started, no notebook made for nothing.
     assert_eq!(env.daemon_pid(), None);
@@ -284,7 +262,7 @@ fn a_reply_streams_to_stdout_alone() {
     assert_eq!(list[0]["title"], "My notebook");
 
     // The next message goes to the same (most recent) notebook, read from stdin.
-    let run = mentor_with_stdin(&env, &["chat", "-m", "-"], "And green light?\n");
+    let run = env.mentor_with_stdin(&["chat", "-m", "-"], "And green light?\n");
     assert_eq!(run.ok(), "Chlorophyll absorbs red and blue light.\n");
     assert!(run.stderr.is_empty(), "{run:#?}");
     let requests = server.requests();
@@ -438,8 +416,7 @@ fn plain_mode_answers_each_piped_line_then_ends() {
     server.set_responder(teacher("unused"));
     let env = with_model(&server);
     env.mentor(&["notebook", "create", "Biology"]).ok();
-    let run = mentor_with_stdin(
-        &env,
+    let run = env.mentor_with_stdin(
         &["chat", "--plain"],
         "What does chlorophyll do?\n/help\n/frobnicate\n",
     );
@@ -458,7 +435,7 @@ fn plain_mode_answers_each_piped_line_then_ends() {
 
     // A podcast: the acknowledgment and the job's changes are lines of their own.
     server.set_responder(teacher("roots [steps=1] [step_ms=50]"));
-    let run = mentor_with_stdin(&env, &["chat", "--plain"], "A podcast please\n");
+    let run = env.mentor_with_stdin(&["chat", "--plain"], "A podcast please\n");
     let out = run.ok();
     assert!(
         out.contains("Teacher: I'm generating that for you."),
@@ -486,7 +463,7 @@ fn plain_mode_in_french() {
     server.set_fallback(Some(Reply::text("La chlorophylle absorbe la lumière.")));
     let env = TestEnv::new().french().with_stand_ins();
     env.use_model(&server.base_url(), "");
-    let run = mentor_with_stdin(&env, &["chat", "--plain"], "Bonjour\n");
+    let run = env.mentor_with_stdin(&["chat", "--plain"], "Bonjour\n");
     assert!(
         run.ok()
             .contains("Professeur : La chlorophylle absorbe la lumière."),

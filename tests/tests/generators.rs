@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use mentor_shared::jobs::{Cursor, EventBody, EventFilter, EventsRequest, Job, JobRequest};
 use mentor_shared::service::MentorClient;
 use mentor_tests::openai::{Reply, ScriptedServer};
-use mentor_tests::rpc::{answer, connect, ctx};
+use mentor_tests::rpc::{self, answer, connect, ctx};
 use mentor_tests::TestEnv;
 use serde_json::{json, Value};
 
@@ -163,39 +163,20 @@ impl Gen {
 
     /// Every record of job `id` from `cursor` until it ends (or `stop` says so).
     fn follow(&self, cursor: &mut Cursor, id: &str, stop: impl Fn(&Job) -> bool) -> Vec<Job> {
-        let deadline = Instant::now() + T;
-        let mut out = Vec::new();
-        loop {
-            assert!(Instant::now() < deadline, "timed out: {out:#?}");
-            let request = EventsRequest {
-                after: Some(*cursor),
-                max_wait_ms: 2000,
-                max_events: 1000,
-                filter: EventFilter::default(),
-                linger_ms: 0,
-                coalesce_progress: false,
-            };
-            let batch = self
-                .rt
-                .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
-                .expect("events");
-            assert!(!batch.reload, "events were missed");
-            *cursor = batch.cursor;
-            for event in batch.events {
-                let seq = event.seq;
-                if let EventBody::Job { job } = event.body {
-                    if job.id.to_string() == id {
-                        let done = job.status.is_terminal() || stop(&job);
-                        out.push(job);
-                        if done {
-                            // What followed in this batch is left for the next wait.
-                            cursor.seq = seq;
-                            return out;
-                        }
-                    }
+        rpc::events_until(&self.rt, &self.client, cursor, T, |event| {
+            match &event.body {
+                EventBody::Job { job } if job.id.to_string() == id => {
+                    job.status.is_terminal() || stop(job)
                 }
+                _ => false,
             }
-        }
+        })
+        .into_iter()
+        .filter_map(|event| match event.body {
+            EventBody::Job { job } if job.id.to_string() == id => Some(job),
+            _ => None,
+        })
+        .collect()
     }
 
     fn artifact(&self, job: &str) -> Value {
