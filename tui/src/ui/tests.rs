@@ -97,18 +97,37 @@ fn nb_of(app: &App) -> NotebookId {
     app.notebook.as_ref().map(|n| n.id).unwrap_or_default()
 }
 
-fn push_job(app: &mut App, mut j: Job, now: Instant) -> Job {
-    j.notebook_id = Some(nb_of(app));
+/// Pushes one daemon event; returns the effects it asked for.
+fn push_event(app: &mut App, body: EventBody, now: Instant) -> Vec<crate::app::Effect> {
     app.update(
         Msg::Daemon(FromDaemon::Event(Box::new(mentor_shared::jobs::Event {
             seq: 1,
             at_us: 0,
-            body: EventBody::Job { job: j.clone() },
+            body,
         }))),
         now,
         Timestamp::now(),
-    );
+    )
+}
+
+fn push_job(app: &mut App, mut j: Job, now: Instant) -> Job {
+    j.notebook_id = Some(nb_of(app));
+    push_event(app, EventBody::Job { job: j.clone() }, now);
     j
+}
+
+/// A podcast job processing since now, at `stage` when it reports progress, pushed.
+fn running(app: &mut App, progress: Option<(u32, u32, &str)>, now: Instant) -> Job {
+    let mut j = job(
+        JobKind::Podcast,
+        JobStatus::Processing,
+        progress.map(|(current, total, _)| (current, total)),
+    );
+    settle(&mut j);
+    if let (Some(p), Some((_, _, stage))) = (j.progress.as_mut(), progress) {
+        p.stage = stage.into();
+    }
+    push_job(app, j, now)
 }
 
 fn event(app: &mut App, body: EventBody, now: Instant) {
@@ -205,12 +224,7 @@ fn streaming_reply_with_a_queued_message() {
 fn one_job_with_progress() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    let mut j = job(JobKind::Podcast, JobStatus::Processing, Some((3, 12)));
-    settle(&mut j);
-    if let Some(p) = j.progress.as_mut() {
-        p.stage = "stage-speech".into();
-    }
-    push_job(&mut app, j, t0);
+    running(&mut app, Some((3, 12, "stage-speech")), t0);
     insta::assert_snapshot!(en(&app, t0 + Duration::from_secs(65)));
 }
 
@@ -484,12 +498,7 @@ fn reconnecting_keeps_the_input() {
 fn french_main_screen() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    let mut j = job(JobKind::Podcast, JobStatus::Processing, Some((1, 4)));
-    settle(&mut j);
-    if let Some(p) = j.progress.as_mut() {
-        p.stage = "stage-outline".into();
-    }
-    push_job(&mut app, j, t0);
+    running(&mut app, Some((1, 4, "stage-outline")), t0);
     insta::assert_snapshot!(screen(&app, Lang::FrFr, t0, 80, 24));
 }
 
@@ -497,9 +506,7 @@ fn french_main_screen() {
 fn a_small_terminal_still_shows_the_status_and_the_input() {
     let t0 = Instant::now();
     let mut app = app(t0);
-    let mut j = job(JobKind::Podcast, JobStatus::Processing, Some((2, 4)));
-    settle(&mut j);
-    push_job(&mut app, j, t0);
+    running(&mut app, Some((2, 4, "stage-transcript")), t0);
     let shown = screen(&app, Lang::EnUs, t0, 40, 8);
     assert!(shown.contains("Generating podcast"), "{shown}");
     assert!(shown.contains('›'), "{shown}");
@@ -545,18 +552,11 @@ fn the_objectives_are_counted_again_after_each_turn() {
     let t0 = Instant::now();
     let mut app = app(t0);
     let notebook = app.notebook.as_ref().map(|n| n.id).expect("notebook");
-    let effects = app.update(
-        Msg::Daemon(FromDaemon::Event(Box::new(mentor_shared::jobs::Event {
-            seq: 1,
-            at_us: 0,
-            body: EventBody::TurnEnded {
-                notebook_id: notebook,
-                outcome: mentor_shared::chat::TurnOutcome::Completed,
-            },
-        }))),
-        t0,
-        Timestamp::now(),
-    );
+    let ended = EventBody::TurnEnded {
+        notebook_id: notebook,
+        outcome: mentor_shared::chat::TurnOutcome::Completed,
+    };
+    let effects = push_event(&mut app, ended, t0);
     assert!(effects.contains(&crate::app::Effect::ListObjectives));
     app.update(
         Msg::Daemon(FromDaemon::Objectives(3, 5)),
