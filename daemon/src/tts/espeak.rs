@@ -256,6 +256,7 @@ mod tests {
 
     use super::super::Speech;
     use super::*;
+    use crate::tts::files_in;
 
     const INSTALL: &str = "espeak-ng must be installed for these tests: run ./install.sh --test";
 
@@ -275,15 +276,6 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
             .expect("make it executable");
         path.to_string_lossy().into_owned()
-    }
-
-    fn files_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .expect("read the directory")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
     }
 
     /// Whether a process is gone (a zombie nobody reaped counts as gone: it runs no more).

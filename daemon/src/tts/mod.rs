@@ -325,6 +325,17 @@ fn head(text: &str, max: usize) -> String {
     }
 }
 
+/// The names of the files in `dir`, sorted (for the engines' tests: nothing left behind).
+#[cfg(test)]
+pub(crate) fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -241,6 +241,7 @@ mod tests {
 
     use super::super::Speech;
     use super::*;
+    use crate::tts::files_in;
 
     /// What the loopback server answers.
     enum Answer {
@@ -322,15 +323,6 @@ mod tests {
                 .map(|i| ((i as f64 * 0.1).sin() * 9000.0) as i16)
                 .collect(),
         }
-    }
-
-    fn files_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .expect("read the directory")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
     }
 
     fn body_of(request: &str) -> Value {
