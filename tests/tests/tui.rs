@@ -28,12 +28,22 @@ struct Pane {
 }
 
 impl Pane {
-    /// Opens `mentor ARGS` in a new pane of `WIDTH`×`HEIGHT`, in `env`'s home. When `mentor`
-    /// exits the pane stays, showing `[exited CODE]`.
+    /// Opens `mentor ARGS` in a new pane of `WIDTH`×`HEIGHT`, in `env`'s home, working in
+    /// `<home>/work`, with `$VISUAL` a script that writes "Written in my editor". When
+    /// `mentor` exits the pane stays, showing `[exited CODE]`.
     fn open(env: &TestEnv, args: &str) -> Pane {
         let socket = env.path().join("tmux.sock");
         let mentor = bin("mentor");
-        let vars = env_vars(env);
+        let work = env.path().join("work");
+        std::fs::create_dir_all(&work).expect("work dir");
+        let editor = env.path().join("editor");
+        std::fs::write(
+            &editor,
+            "#!/bin/sh\nprintf 'Written in my editor' > \"$1\"\n",
+        )
+        .expect("write the editor");
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let vars = format!("{} VISUAL='{}'", env_vars(env), editor.display());
         let script = format!(
             "{vars} {} {args}; echo \"[exited $?]\"; sleep 600",
             mentor.display()
@@ -48,6 +58,8 @@ impl Pane {
             &WIDTH.to_string(),
             "-y",
             &HEIGHT.to_string(),
+            "-c",
+            &work.display().to_string(),
             "sh",
             "-c",
             &script,
@@ -243,6 +255,13 @@ fn the_learner_sees_a_job_progress_finish_and_fail_while_the_chat_goes_on() {
         Pane::bottom(&screen).contains("Generating podcast…"),
         "the job is still running: {screen}"
     );
+
+    // A resize reflows the screen (and back).
+    let rule = |width: usize| move |s: &str| s.lines().any(|l| l == "─".repeat(width));
+    pane.tmux(&["resize-window", "-t", "mentor", "-x", "120", "-y", "30"]);
+    pane.wait("the screen at 120 columns", rule(120));
+    pane.tmux(&["resize-window", "-t", "mentor", "-x", "80", "-y", "24"]);
+    pane.wait("the screen at 80 columns", rule(80));
 
     // The job ends: a ✓ line and the teacher's notice; the line goes 5 s later.
     std::fs::write(&gate, b"").expect("release the podcast");
@@ -567,4 +586,25 @@ fn the_artifacts_panel_takes_a_quiz_retries_and_cancels_and_the_view_reconnects(
     pane.wait("the reply after reconnecting", |s| {
         s.contains("Cells are the units of life.")
     });
+
+    // Ctrl+G writes the message in $VISUAL.
+    pane.press(&["C-g"]);
+    pane.wait("the editor's text in the input", |s| {
+        Pane::bottom(s).contains("Written in my editor")
+    });
+
+    // Ctrl+N: the picker creates a notebook and opens it (the input stays as it was).
+    pane.press(&["C-n"]);
+    pane.wait("the picker", |s| {
+        s.contains("Notebooks") && s.contains("Biology")
+    });
+    pane.press(&["C-n"]);
+    pane.type_text("Chemistry");
+    pane.press(&["Enter"]);
+    pane.wait("the new notebook", |s| {
+        s.lines().next().is_some_and(|h| h.contains("Chemistry"))
+            && s.contains("Ask your teacher anything")
+    });
+    let list = env.mentor(&["notebook", "list", "--json"]).json();
+    assert!(list.to_string().contains("Chemistry"), "{list}");
 }
