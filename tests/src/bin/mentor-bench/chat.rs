@@ -85,7 +85,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Starts a daemon in a fresh home, pointed at `server`, with the scripted job handlers
 /// `handlers` (`MENTORD_TEST_HANDLERS`) and `extra` TOML after the `[llm]` table's lines.
-fn start_daemon<'a>(
+pub(super) fn start_daemon<'a>(
     bench: &'a Bench,
     server: &ScriptedServer,
     handlers: &str,

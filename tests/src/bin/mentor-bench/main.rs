@@ -32,8 +32,9 @@ mod chat;
 mod podcast;
 mod push;
 mod queue;
+mod tui;
 
-/// Every scenario, in the order `all` runs them. Later: tui, local-llm, soak.
+/// Every scenario, in the order `all` runs them. Later: local-llm, soak.
 const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("cli", scenario_cli),
     ("queue", queue::scenario_queue),
@@ -42,6 +43,7 @@ const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("relay", chat::scenario_relay),
     ("tool-ack", chat::scenario_tool_ack),
     ("gate", chat::scenario_gate),
+    ("tui", tui::scenario_tui),
     ("podcast-tts", podcast::scenario_podcast_tts),
 ];
 
