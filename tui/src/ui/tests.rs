@@ -565,3 +565,26 @@ fn the_objectives_are_counted_again_after_each_turn() {
     );
     assert!(en(&app, t0).contains("objectives 3/5"));
 }
+
+#[test]
+fn a_stopped_reply_is_marked_and_a_failed_one_says_why() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let nb = nb_of(&app);
+    let mut stopped = message(nb, Role::Assistant, "Light reactions happen in the");
+    stopped.state = MessageState::Stopped;
+    push_event(&mut app, EventBody::MessageDone { message: stopped }, t0);
+    let shown = en(&app, t0);
+    assert!(shown.contains("Light reactions happen in the"), "{shown}");
+    assert!(shown.contains("⏹ stopped"), "{shown}");
+    let mut failed = message(nb, Role::Assistant, "");
+    failed.state = MessageState::Failed;
+    failed.error = Some(mentor_shared::ApiError::LlmTimeout {
+        url: "http://127.0.0.1:11434/v1".into(),
+        phase: "first_token".into(),
+        secs: 30,
+    });
+    push_event(&mut app, EventBody::MessageDone { message: failed }, t0);
+    let shown = en(&app, t0);
+    assert!(shown.contains("✗ The reply failed:"), "{shown}");
+}
