@@ -2,6 +2,7 @@
 //! `mentord` binaries in a temporary `MENTOR_HOME`, so nothing touches the user's own data and
 //! tests can run in parallel.
 
+pub mod answers;
 pub mod openai;
 pub mod rpc;
 

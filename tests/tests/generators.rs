@@ -10,90 +10,13 @@ use std::time::{Duration, Instant};
 
 use mentor_shared::jobs::{Cursor, EventBody, EventFilter, EventsRequest, Job, JobRequest};
 use mentor_shared::service::MentorClient;
+use mentor_tests::answers::{good_answer, json_reply, schema_name};
 use mentor_tests::openai::{Reply, ScriptedServer};
 use mentor_tests::rpc::{self, answer, connect, ctx};
 use mentor_tests::TestEnv;
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(60);
-
-/// The schema a structured request asks for (`podcast_outline`, `quiz`, …).
-fn schema_name(request: &Value) -> String {
-    request["response_format"]["json_schema"]["name"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
-
-fn schema(request: &Value) -> &Value {
-    &request["response_format"]["json_schema"]["schema"]
-}
-
-fn json_reply(value: Value) -> Reply {
-    Reply::text(&value.to_string())
-}
-
-/// A good answer to every generator's request, shaped by the schema it asks for.
-fn good_answer(request: &Value) -> Reply {
-    let s = schema(request);
-    match schema_name(request).as_str() {
-        "podcast_outline" => {
-            let n = s["properties"]["segments"]["minItems"]
-                .as_u64()
-                .unwrap_or(1);
-            json_reply(json!({
-                "title": "Inside the cell",
-                "segments": (0..n).map(|i| json!({
-                    "title": format!("Part {}", i + 1),
-                    "points": ["Mitochondria make energy", "Membranes filter"],
-                })).collect::<Vec<_>>(),
-            }))
-        }
-        "podcast_segment" => {
-            let hosts: Vec<String> = s["properties"]["turns"]["items"]["properties"]["speaker"]
-                ["enum"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|h| h.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let turns: Vec<Value> = (0..3)
-                .map(|i| {
-                    json!({
-                        "speaker": hosts[i % hosts.len()],
-                        "text": format!("Turn {i}: mitochondria turn sugar into energy."),
-                    })
-                })
-                .collect();
-            json_reply(json!({ "turns": turns }))
-        }
-        "quiz" => {
-            let n = s["properties"]["questions"]["minItems"]
-                .as_u64()
-                .unwrap_or(1);
-            json_reply(json!({
-                "title": "Cells quiz",
-                "questions": (0..n).map(|i| json!({
-                    "question": format!("Question {i}: what makes ATP?"),
-                    "options": ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
-                    "answer": "Mitochondrion",
-                    "explanation": "Mitochondria make ATP.",
-                    "source": 1,
-                })).collect::<Vec<_>>(),
-            }))
-        }
-        "study_guide" => json_reply(json!({
-            "title": "The cell",
-            "overview": "Cells are the units of life.",
-            "key_concepts": [{"name": "Mitochondria", "explanation": "They make ATP.", "sources": [1]}],
-            "glossary": [{"term": "ATP", "definition": "The cell's energy currency."}],
-            "questions": ["Why do cells need energy?"],
-        })),
-        other => Reply::status(400, format!("unexpected request {other}")),
-    }
-}
 
 /// A home with a model server, a notebook "Biology" with one source, and `extra` config.
 struct Gen {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mentor_tests::answers::{good_answer, schema_name};
 use mentor_tests::openai::{last_message, Reply, ScriptedServer};
 use mentor_tests::{bin, TestEnv};
 use serde_json::Value;
@@ -354,56 +355,13 @@ fn the_learner_sees_a_job_progress_finish_and_fail_while_the_chat_goes_on() {
     assert!(!screen.contains("Message your teacher"), "{screen}");
 }
 
-/// Answers of the real generators' structured requests (by the schema they ask for), or
-/// `None` for a chat request.
+/// Answers of the real generators' structured requests (a broken study guide until
+/// `guide_ok`), or `None` for a chat request.
 fn generator_answer(request: &Value, guide_ok: &AtomicBool) -> Option<Reply> {
-    let name = request["response_format"]["json_schema"]["name"].as_str()?;
-    let schema = &request["response_format"]["json_schema"]["schema"];
-    let json = |v: Value| Some(Reply::text(&v.to_string()));
-    match name {
-        "quiz" => {
-            let n = schema["properties"]["questions"]["minItems"]
-                .as_u64()
-                .unwrap_or(1);
-            json(serde_json::json!({
-                "title": "Cells quiz",
-                "questions": (0..n).map(|i| serde_json::json!({
-                    "question": format!("Question {}: which organelle makes ATP?", i + 1),
-                    "options": ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
-                    "answer": "Mitochondrion",
-                    "explanation": "Mitochondria turn sugar into ATP.",
-                    "source": 1,
-                })).collect::<Vec<_>>(),
-            }))
-        }
-        "study_guide" if guide_ok.load(Ordering::SeqCst) => json(serde_json::json!({
-            "title": "The cell",
-            "overview": "Cells are the units of life.",
-            "key_concepts": [{"name": "Mitochondria", "explanation": "They make ATP.", "sources": [1]}],
-            "glossary": [{"term": "ATP", "definition": "The cell's energy currency."}],
-            "questions": ["Why do cells need energy?"],
-        })),
-        "study_guide" => Some(Reply::text("this is not JSON")),
-        "podcast_outline" => {
-            let n = schema["properties"]["segments"]["minItems"]
-                .as_u64()
-                .unwrap_or(1);
-            json(serde_json::json!({
-                "title": "Inside the cell",
-                "segments": (0..n).map(|i| serde_json::json!({
-                    "title": format!("Part {}", i + 1),
-                    "points": ["Mitochondria make energy"],
-                })).collect::<Vec<_>>(),
-            }))
-        }
-        "podcast_segment" => {
-            let hosts = &schema["properties"]["turns"]["items"]["properties"]["speaker"]["enum"];
-            json(serde_json::json!({"turns": [
-                {"speaker": hosts[0], "text": "Mitochondria turn sugar into energy."},
-                {"speaker": hosts[1], "text": "And the membrane filters what enters."},
-            ]}))
-        }
-        other => Some(Reply::status(400, format!("unexpected request {other}"))),
+    match schema_name(request).as_str() {
+        "" => None,
+        "study_guide" if !guide_ok.load(Ordering::SeqCst) => Some(Reply::text("this is not JSON")),
+        _ => Some(good_answer(request)),
     }
 }
 
@@ -500,7 +458,7 @@ fn the_artifacts_panel_takes_a_quiz_retries_and_cancels_and_the_view_reconnects(
     let wrong = letter_of(&screen, "Ribosome");
     pane.type_text(&right.to_string());
     pane.wait("the feedback", |s| {
-        s.contains("Right!") && s.contains("Mitochondria turn sugar")
+        s.contains("Right!") && s.contains("Mitochondria make ATP")
     });
     pane.press(&["Enter"]);
     pane.wait("the second question", |s| s.contains("Question 2 of 2"));
