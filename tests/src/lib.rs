@@ -5,6 +5,7 @@
 pub mod answers;
 pub mod openai;
 pub mod rpc;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -32,9 +32,10 @@ mod chat;
 mod podcast;
 mod push;
 mod queue;
+mod soak;
 mod tui;
 
-/// Every scenario, in the order `all` runs them. Later: local-llm, soak.
+/// Every scenario, in the order `all` runs them. Later: local-llm.
 const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("cli", scenario_cli),
     ("queue", queue::scenario_queue),
@@ -45,6 +46,7 @@ const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("gate", chat::scenario_gate),
     ("tui", tui::scenario_tui),
     ("podcast-tts", podcast::scenario_podcast_tts),
+    ("soak", soak::scenario_soak),
 ];
 
 /// Notebooks the `cli` scenario creates before timing `notebook list`.
