@@ -151,6 +151,12 @@ async fn start_saying(dirs: &Dirs, say: bool) -> Result<(Client, u32), CliError>
             .open(&out_path)
             .map_err(io(&out_path))?
     };
+    // Owner-only even when an older file was there with a wider mode.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        out.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io(&out_path))?;
+    }
     if say {
         eprintln!("{}", t!(l, "daemon-starting"));
     }
