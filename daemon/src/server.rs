@@ -1,19 +1,26 @@
 //! The accept loop. Each connection is checked (same uid, via SO_PEERCRED), wrapped so that a
 //! malformed or oversize frame closes that connection alone, and served by tarpc; every task
-//! is tracked so shutdown can let in-flight requests finish.
+//! is tracked so shutdown can let in-flight requests finish. A connection has at most
+//! [`MAX_IN_FLIGHT`] requests in flight, so a client that sends requests and never reads the
+//! answers costs a bounded amount of memory.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::{Sink, Stream, StreamExt};
 use mentor_shared::ids::UserId;
 use mentor_shared::service::Mentor;
 use mentor_shared::wire;
+use serde::Deserialize;
 use tarpc::server::{BaseChannel, Channel};
+use tarpc::tokio_serde;
+use tarpc::tokio_util::codec::Framed;
 use tokio::net::{UnixListener, UnixStream};
+use tokio_util::bytes::{Bytes, BytesMut};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::rpc::Peer;
@@ -54,11 +61,24 @@ pub async fn accept_loop(daemon: Arc<Daemon>, listener: UnixListener) {
     }
 }
 
+/// Requests one connection may have in flight (answered or not, until the answer is handed to
+/// the socket). Beyond it, a request is answered at once with tarpc's "server throttled the
+/// request" error while the connection can be written to; once it cannot (a client that does
+/// not read its answers), the daemon reads nothing more from it. So such a client costs at
+/// most this many answers' worth of memory, not one per request it sends. `mentor` has a few
+/// requests in flight at most.
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// The longest deadline a request may carry. tarpc adds a request's deadline to the clock
+/// and to a timer wheel that reaches about two years, and panics past either; a request with
+/// a longer deadline is a bad frame instead (see [`Checked`]).
+pub const MAX_DEADLINE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 fn serve_connection(daemon: Arc<Daemon>, stream: UnixStream, user: UserId, pid: Option<i32>) {
     let max_frame = daemon.config.daemon.max_frame_bytes as usize;
     let label = format!("pid {}", pid.map_or_else(|| "?".into(), |p| p.to_string()));
     let transport = Guarded {
-        inner: wire::transport(stream, max_frame),
+        inner: tarpc::serde_transport::new(Framed::new(stream, wire::codec(max_frame)), Checked),
         shutdown: Box::pin(daemon.shutdown.clone().cancelled_owned()),
         closed: false,
         peer: label.clone(),
@@ -66,19 +86,90 @@ fn serve_connection(daemon: Arc<Daemon>, stream: UnixStream, user: UserId, pid: 
     let peer = Peer::new(daemon.clone(), user);
     let tasks = daemon.tasks.clone();
     daemon.connections.fetch_add(1, Ordering::Relaxed);
+    // Counted down however the connection's task ends.
+    let counted = Counted(daemon.clone());
     tracing::debug!(peer = %label, "client connected");
     let tracker = daemon.tasks.clone();
     tracker.spawn(async move {
+        let _counted = counted;
         BaseChannel::with_defaults(transport)
+            .max_concurrent_requests(MAX_IN_FLIGHT)
             .execute(peer.serve())
             .for_each(|request| {
                 tasks.spawn(request);
                 async {}
             })
             .await;
-        daemon.connections.fetch_sub(1, Ordering::Relaxed);
         tracing::debug!(peer = %label, "client disconnected");
     });
+}
+
+/// One open connection in [`Daemon::connections`], until dropped.
+struct Counted(Arc<Daemon>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// tarpc's JSON format (what `wire::transport` uses), except that a request whose deadline
+/// is beyond [`MAX_DEADLINE`] is refused as a bad frame before tarpc reads it.
+struct Checked;
+
+/// The part of a request that says its deadline (everything else is skipped).
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "Request")]
+    request: Option<ProbeRequest>,
+}
+
+#[derive(Deserialize)]
+struct ProbeRequest {
+    context: Option<ProbeContext>,
+}
+
+#[derive(Deserialize)]
+struct ProbeContext {
+    deadline: Option<Duration>,
+}
+
+impl<Item> tokio_serde::Deserializer<Item> for Checked
+where
+    for<'a> Item: Deserialize<'a>,
+{
+    type Error = serde_json::Error;
+
+    fn deserialize(self: Pin<&mut Self>, src: &BytesMut) -> Result<Item, Self::Error> {
+        // A frame the probe cannot read fails below with the parser's own message.
+        if let Ok(Probe {
+            request:
+                Some(ProbeRequest {
+                    context:
+                        Some(ProbeContext {
+                            deadline: Some(deadline),
+                        }),
+                }),
+        }) = serde_json::from_slice::<Probe>(src)
+        {
+            if deadline > MAX_DEADLINE {
+                return Err(serde::de::Error::custom(format!(
+                    "a deadline of {} s (at most {} s)",
+                    deadline.as_secs(),
+                    MAX_DEADLINE.as_secs()
+                )));
+            }
+        }
+        serde_json::from_slice(src)
+    }
+}
+
+impl<SinkItem: serde::Serialize> tokio_serde::Serializer<SinkItem> for Checked {
+    type Error = serde_json::Error;
+
+    fn serialize(self: Pin<&mut Self>, item: &SinkItem) -> Result<Bytes, Self::Error> {
+        serde_json::to_vec(item).map(Into::into)
+    }
 }
 
 /// A transport that ends its request stream (after in-flight responses are written) on the

@@ -1,6 +1,8 @@
 //! The wire format: a Unix stream socket carrying frames of a 4-byte big-endian length
-//! followed by that many bytes of JSON (tarpc's request/response envelopes). Both sides build
-//! their transport here, so the frame limit and codec cannot drift apart.
+//! followed by that many bytes of JSON (tarpc's request/response envelopes). Both sides frame
+//! with [`codec`], so the frame limit and codec cannot drift apart: clients through
+//! [`transport`], the daemon with the same JSON plus a check of each request's deadline (in its
+//! `server.rs`).
 
 use tarpc::serde_transport::Transport;
 use tarpc::tokio_serde::formats::Json;
