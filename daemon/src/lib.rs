@@ -2,6 +2,8 @@
 //! private Unix socket. Also a library, so tests can drive its parts directly.
 
 pub mod chat;
+#[cfg(test)]
+pub(crate) mod fuzz_support;
 pub mod jobs;
 pub mod llm;
 pub mod logging;

@@ -16,3 +16,18 @@ pub mod wire;
 
 pub use error::ApiError;
 pub use protocol::PROTOCOL_VERSION;
+
+/// Settings of the property tests named `fuzz_*`: `MENTOR_FUZZ_CASES` cases each (5,000 when
+/// unset, the CI form), and no failure files: a crash found becomes a plain regression test.
+#[cfg(test)]
+pub(crate) fn fuzz_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("MENTOR_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(5_000);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}

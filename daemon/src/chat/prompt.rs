@@ -729,6 +729,9 @@ fn tidy(text: &str) -> String {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use mentor_shared::ids::{ObjectiveId, SourceId};

@@ -41,6 +41,10 @@ use crate::tts::{wav, Speech, TtsError};
 pub const PAUSE_MS: u32 = 350;
 /// Longest turn kept, in characters.
 const TURN_MAX_CHARS: usize = 1_500;
+/// Longest title (the episode's, a segment's) kept, in characters.
+const TITLE_MAX_CHARS: usize = 200;
+/// Longest outline point kept, in characters.
+const POINT_MAX_CHARS: usize = 500;
 /// Turns of the previous segment shown when writing the next one.
 const PREVIOUS_TURNS: usize = 3;
 
@@ -145,8 +149,10 @@ fn segment_schema(hosts: &[String]) -> JsonSchema {
     }
 }
 
+/// Checks the outline as it will be kept (see [`clean_outline`]), so text that cleaning
+/// empties (control characters) counts as missing.
 fn validate_outline(o: &Outline, segments: usize) -> Result<(), String> {
-    if o.title.trim().is_empty() {
+    if one_line(&o.title, TITLE_MAX_CHARS).is_empty() {
         return Err("the title is empty".into());
     }
     if o.segments.len() < segments {
@@ -156,14 +162,34 @@ fn validate_outline(o: &Outline, segments: usize) -> Result<(), String> {
         ));
     }
     for (i, s) in o.segments.iter().take(segments).enumerate() {
-        if s.title.trim().is_empty() {
+        if one_line(&s.title, TITLE_MAX_CHARS).is_empty() {
             return Err(format!("segment {} has no title", i + 1));
         }
-        if s.points.iter().all(|p| p.trim().is_empty()) {
+        if s.points
+            .iter()
+            .all(|p| one_line(p, POINT_MAX_CHARS).is_empty())
+        {
             return Err(format!("segment {} has no points", i + 1));
         }
     }
     Ok(())
+}
+
+/// The outline as stored: `segments` segments, titles and points cleaned and capped, blank
+/// points dropped.
+fn clean_outline(mut outline: Outline, segments: usize) -> Outline {
+    outline.title = one_line(&outline.title, TITLE_MAX_CHARS);
+    outline.segments.truncate(segments);
+    for s in &mut outline.segments {
+        s.title = one_line(&s.title, TITLE_MAX_CHARS);
+        s.points = s
+            .points
+            .iter()
+            .map(|p| one_line(p, POINT_MAX_CHARS))
+            .filter(|p| !p.is_empty())
+            .collect();
+    }
+    outline
 }
 
 /// The model's answer for one segment.
@@ -178,8 +204,15 @@ fn host_index(hosts: &[String], speaker: &str) -> Option<usize> {
     hosts.iter().position(|h| h.to_lowercase() == key)
 }
 
+/// The text of a turn as it will be kept (see [`clean_turns`]).
+fn turn_text(text: &str) -> String {
+    one_line(text, TURN_MAX_CHARS)
+}
+
+/// Checks the turns as they will be kept, so a turn that cleaning empties (control
+/// characters) counts as saying nothing.
 fn validate_segment(s: &SegmentTurns, hosts: &[String]) -> Result<(), String> {
-    if s.turns.iter().all(|t| t.text.trim().is_empty()) {
+    if s.turns.iter().all(|t| turn_text(&t.text).is_empty()) {
         return Err("the transcript is empty: write the turns of the segment".into());
     }
     for (i, t) in s.turns.iter().enumerate() {
@@ -191,7 +224,7 @@ fn validate_segment(s: &SegmentTurns, hosts: &[String]) -> Result<(), String> {
                 hosts.join(", ")
             ));
         }
-        if t.text.trim().is_empty() {
+        if turn_text(&t.text).is_empty() {
             return Err(format!("turn {} says nothing", i + 1));
         }
     }
@@ -217,7 +250,7 @@ fn clean_turns(s: SegmentTurns, hosts: &[String]) -> Vec<Turn> {
         .into_iter()
         .filter_map(|t| {
             let host = host_index(hosts, &t.speaker)?;
-            let text = one_line(&t.text, TURN_MAX_CHARS);
+            let text = turn_text(&t.text);
             (!text.is_empty()).then(|| Turn {
                 speaker: hosts[host].clone(),
                 text,
@@ -314,7 +347,7 @@ impl PodcastHandler {
             WireMessage::User("Write the outline now.".into()),
         ];
         ctx.check()?;
-        let mut outline: Outline = self
+        let outline: Outline = self
             .kit
             .llm
             .structured(
@@ -325,17 +358,7 @@ impl PodcastHandler {
             )
             .await
             .map_err(|e| api_error(&e))?;
-        outline.title = one_line(&outline.title, 200);
-        outline.segments.truncate(segments);
-        for s in &mut outline.segments {
-            s.title = one_line(&s.title, 200);
-            s.points = s
-                .points
-                .iter()
-                .map(|p| one_line(p, 500))
-                .filter(|p| !p.is_empty())
-                .collect();
-        }
+        let outline = clean_outline(outline, segments);
         let data = json!({ "text": outline.markdown(), "outline": outline });
         ctx.step_done("outline", &data, (1, 1, "stage-outline"))
             .await?;
@@ -700,6 +723,9 @@ impl JobHandler for PodcastHandler {
         })
     }
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

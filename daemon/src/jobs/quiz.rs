@@ -19,6 +19,8 @@ use crate::queue::{JobContext, JobError, JobHandler};
 
 /// Longest question, option or explanation kept, in characters.
 const FIELD_MAX_CHARS: usize = 2_000;
+/// Longest title kept, in characters.
+const TITLE_MAX_CHARS: usize = 200;
 
 /// The quiz job.
 pub struct QuizHandler {
@@ -93,6 +95,13 @@ fn schema(questions: u32) -> JsonSchema {
     }
 }
 
+/// A question, option or explanation as the quiz keeps it: one line, cleaned, capped. The
+/// checks look at this, not at the raw answer, so text that cleaning empties (control
+/// characters) or makes alike (a difference past the cap) is caught.
+fn shown(text: &str) -> String {
+    one_line(text, FIELD_MAX_CHARS)
+}
+
 /// Text compared for sameness: case, accents' case and spacing ignored.
 fn same(text: &str) -> String {
     text.split_whitespace()
@@ -111,9 +120,9 @@ fn correct_index(q: &RawQuestion, number: usize) -> Result<usize, String> {
             "question {number}: answer {i} is not one of the options"
         )),
         AnswerKey::Text(text) => {
-            let key = same(text);
+            let key = same(&shown(text));
             let matches: Vec<usize> = (0..q.options.len())
-                .filter(|&i| same(&q.options[i]) == key)
+                .filter(|&i| same(&shown(&q.options[i])) == key)
                 .collect();
             match matches.as_slice() {
                 [one] => Ok(*one),
@@ -133,7 +142,7 @@ fn correct_index(q: &RawQuestion, number: usize) -> Result<usize, String> {
 
 /// Checks the answer: at least `wanted` questions, each well-formed, none repeated.
 fn validate(answer: &Answer, wanted: usize, material: &Material) -> Result<(), String> {
-    if answer.title.trim().is_empty() {
+    if one_line(&answer.title, TITLE_MAX_CHARS).is_empty() {
         return Err("the title is empty".into());
     }
     if answer.questions.len() < wanted {
@@ -145,10 +154,11 @@ fn validate(answer: &Answer, wanted: usize, material: &Material) -> Result<(), S
     let mut seen: Vec<String> = Vec::new();
     for (i, q) in answer.questions.iter().take(wanted).enumerate() {
         let number = i + 1;
-        if q.question.trim().is_empty() {
+        let question = shown(&q.question);
+        if question.is_empty() {
             return Err(format!("question {number} is empty"));
         }
-        let key = same(&q.question);
+        let key = same(&question);
         if let Some(first) = seen.iter().position(|s| *s == key) {
             return Err(format!(
                 "question {number} repeats question {}; every question must be different",
@@ -162,13 +172,14 @@ fn validate(answer: &Answer, wanted: usize, material: &Material) -> Result<(), S
                 q.options.len()
             ));
         }
-        if q.options.iter().any(|o| o.trim().is_empty()) {
+        let options: Vec<String> = q.options.iter().map(|o| shown(o)).collect();
+        if options.iter().any(String::is_empty) {
             return Err(format!("question {number} has an empty option"));
         }
         let index = correct_index(q, number)?;
         for a in 0..4 {
             for b in a + 1..4 {
-                if same(&q.options[a]) == same(&q.options[b]) {
+                if same(&options[a]) == same(&options[b]) {
                     return Err(if a == index || b == index {
                         format!(
                             "question {number} has two correct answers (options {} and {} are \
@@ -186,7 +197,7 @@ fn validate(answer: &Answer, wanted: usize, material: &Material) -> Result<(), S
                 }
             }
         }
-        if q.explanation.trim().is_empty() {
+        if shown(&q.explanation).is_empty() {
             return Err(format!("question {number} has no explanation"));
         }
         material
@@ -212,20 +223,16 @@ fn build(
         .map(|(i, q)| {
             let answer = correct_index(&q, i + 1).unwrap_or(0);
             Question {
-                question: one_line(&q.question, FIELD_MAX_CHARS),
-                options: q
-                    .options
-                    .iter()
-                    .map(|o| one_line(o, FIELD_MAX_CHARS))
-                    .collect(),
+                question: shown(&q.question),
+                options: q.options.iter().map(|o| shown(o)).collect(),
                 answer,
-                explanation: one_line(&q.explanation, FIELD_MAX_CHARS),
+                explanation: shown(&q.explanation),
                 source: material.source(q.source).cloned(),
             }
         })
         .collect();
     Quiz {
-        title: one_line(&answer.title, 200),
+        title: one_line(&answer.title, TITLE_MAX_CHARS),
         difficulty,
         language: language.to_string(),
         questions,
@@ -295,6 +302,9 @@ impl JobHandler for QuizHandler {
         })
     }
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -98,8 +98,26 @@ fn schema() -> JsonSchema {
     }
 }
 
+/// Longest title, concept name or glossary term kept, in characters.
+const NAME_MAX_CHARS: usize = 200;
+/// Longest overview or concept explanation kept, in characters.
+const TEXT_MAX_CHARS: usize = 4_000;
+/// Longest definition or question kept, in characters.
+const LINE_MAX_CHARS: usize = 1_000;
+
+/// The questions as the guide shows them: cleaned, capped, blank ones dropped.
+fn shown_questions(a: &Answer) -> Vec<String> {
+    a.questions
+        .iter()
+        .map(|q| one_line(q, LINE_MAX_CHARS))
+        .filter(|q| !q.is_empty())
+        .collect()
+}
+
+/// Checks the answer as the guide will show it (cleaned and capped), so text that cleaning
+/// empties (control characters) counts as missing.
 fn validate(a: &Answer, material: &Material) -> Result<(), String> {
-    if a.title.trim().is_empty() {
+    if one_line(&a.title, NAME_MAX_CHARS).is_empty() {
         return Err("the title is empty".into());
     }
     if a.key_concepts.is_empty() {
@@ -108,11 +126,13 @@ fn validate(a: &Answer, material: &Material) -> Result<(), String> {
     if a.glossary.is_empty() {
         return Err("the glossary is empty".into());
     }
-    if a.questions.iter().all(|q| q.trim().is_empty()) {
+    if shown_questions(a).is_empty() {
         return Err("there are no questions to think about".into());
     }
     for (i, c) in a.key_concepts.iter().enumerate() {
-        if c.name.trim().is_empty() || c.explanation.trim().is_empty() {
+        if one_line(&c.name, NAME_MAX_CHARS).is_empty()
+            || multi_line(&c.explanation, TEXT_MAX_CHARS).is_empty()
+        {
             return Err(format!(
                 "key concept {} has no name or no explanation",
                 i + 1
@@ -124,11 +144,10 @@ fn validate(a: &Answer, material: &Material) -> Result<(), String> {
                 .map_err(|e| format!("key concept {}: {e}", i + 1))?;
         }
     }
-    if let Some(i) = a
-        .glossary
-        .iter()
-        .position(|t| t.term.trim().is_empty() || t.definition.trim().is_empty())
-    {
+    if let Some(i) = a.glossary.iter().position(|t| {
+        one_line(&t.term, NAME_MAX_CHARS).is_empty()
+            || one_line(&t.definition, LINE_MAX_CHARS).is_empty()
+    }) {
         return Err(format!(
             "glossary entry {} has no term or no definition",
             i + 1
@@ -140,9 +159,9 @@ fn validate(a: &Answer, material: &Material) -> Result<(), String> {
 /// The guide as Markdown, headings in `lang`.
 fn render(a: &Answer, material: &Material, lang: Lang) -> StudyGuide {
     let l = localizer(lang);
-    let title = one_line(&a.title, 200);
+    let title = one_line(&a.title, NAME_MAX_CHARS);
     let mut md = format!("# {title}\n");
-    let overview = multi_line(&a.overview, 4_000);
+    let overview = multi_line(&a.overview, TEXT_MAX_CHARS);
     if !overview.is_empty() {
         md.push_str(&format!("\n{overview}\n"));
     }
@@ -151,8 +170,8 @@ fn render(a: &Answer, material: &Material, lang: Lang) -> StudyGuide {
         md.push_str(&format!(
             "\n### {}. {}\n\n{}\n",
             i + 1,
-            one_line(&c.name, 200),
-            multi_line(&c.explanation, 4_000)
+            one_line(&c.name, NAME_MAX_CHARS),
+            multi_line(&c.explanation, TEXT_MAX_CHARS)
         ));
         let cited = material.cited(c.sources.iter().copied());
         if !cited.is_empty() {
@@ -167,18 +186,13 @@ fn render(a: &Answer, material: &Material, lang: Lang) -> StudyGuide {
     for term in &a.glossary {
         md.push_str(&format!(
             "- **{}**: {}\n",
-            one_line(&term.term, 200),
-            one_line(&term.definition, 1_000)
+            one_line(&term.term, NAME_MAX_CHARS),
+            one_line(&term.definition, LINE_MAX_CHARS)
         ));
     }
     md.push_str(&format!("\n## {}\n\n", t!(l, "guide-questions")));
-    for (i, q) in a
-        .questions
-        .iter()
-        .filter(|q| !q.trim().is_empty())
-        .enumerate()
-    {
-        md.push_str(&format!("{}. {}\n", i + 1, one_line(q, 1_000)));
+    for (i, q) in shown_questions(a).iter().enumerate() {
+        md.push_str(&format!("{}. {q}\n", i + 1));
     }
     let sources = material.cited(
         a.key_concepts
@@ -247,6 +261,9 @@ impl JobHandler for StudyGuideHandler {
         })
     }
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

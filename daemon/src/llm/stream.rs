@@ -5,6 +5,8 @@
 //! The request is sent exactly once: the event source never reconnects (its default would
 //! re-send the POST after a cut or even after a normal end), and it is closed at `[DONE]`.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
@@ -88,13 +90,13 @@ impl Stream {
                 None => (self.first_token_by, "first_token", self.first_token),
                 Some(_) => (Instant::now() + self.idle, "idle", self.idle),
             };
-            match tokio::time::timeout_at(deadline, self.events.next()).await {
+            match tokio::time::timeout_at(deadline, next_event(&mut self.events)).await {
                 Ok(event) => self.take(event),
                 Err(_) => self.stop(Err(error::timeout(&self.url, phase, limit))),
             }
             let mut taken = 1;
             while self.end.is_none() && taken < BATCH_EVENTS {
-                match self.events.next().now_or_never() {
+                match next_event(&mut self.events).now_or_never() {
                     Some(event) => self.take(event),
                     None => break,
                 }
@@ -114,29 +116,24 @@ impl Stream {
         answer.completion()
     }
 
-    /// Handles one item from the event source.
-    fn take(&mut self, event: Option<Result<Event, EsError>>) {
+    /// Handles one item from the event source (or the panic of its parser).
+    fn take(&mut self, polled: Polled) {
+        let event = match polled {
+            Ok(event) => event,
+            Err(panic) => {
+                tracing::debug!(%panic, "the event parser panicked");
+                let reason = "the event stream cannot be parsed (its parser failed)";
+                self.stop(Err(protocol(&self.url, reason)));
+                return;
+            }
+        };
         match event {
             Some(Ok(Event::Open)) => {}
             Some(Ok(Event::Message(message))) => {
                 self.first_event_at.get_or_insert_with(Instant::now);
-                let data = message.data.trim();
-                if message.event == "error" {
-                    let json = serde_json::from_str(data)
-                        .unwrap_or_else(|_| serde_json::json!({ "error": data }));
-                    let json = if json.get("error").is_some() {
-                        json
-                    } else {
-                        serde_json::json!({ "error": json })
-                    };
-                    self.stop(Err(error::in_stream(&self.url, &json)));
-                } else if data == "[DONE]" {
-                    self.events.close();
-                    self.stop(Ok(()));
-                } else if !data.is_empty() {
-                    if let Err(e) = self.answer.feed(&self.url, data, &mut self.ready) {
-                        self.stop(Err(e));
-                    }
+                let (url, answer, ready) = (&self.url, &mut self.answer, &mut self.ready);
+                if let Some(end) = on_message(answer, url, &message.event, &message.data, ready) {
+                    self.stop(end);
                 }
             }
             // The event source is closed: only after an error or [DONE], both already ended us.
@@ -195,3 +192,60 @@ impl Stream {
         self.end = Some(end);
     }
 }
+
+/// An item of the event source, or the message of a panic in its parser.
+type Polled = Result<Option<Result<Event, EsError>>, String>;
+
+/// The next item of `events`, a panic of the event parser caught: `eventsource-stream` 0.2.3
+/// panics on a stream that starts with a byte-order mark (it slices inside the mark). The
+/// stream cannot go on after that (the chunk is lost), so the caller ends the answer.
+fn next_event<S>(events: &mut S) -> impl Future<Output = Result<Option<S::Item>, String>> + '_
+where
+    S: futures::Stream + Unpin,
+{
+    AssertUnwindSafe(events.next())
+        .catch_unwind()
+        .map(|caught| {
+            caught.map_err(|payload| {
+                if let Some(s) = payload.downcast_ref::<&str>() {
+                    (*s).to_string()
+                } else if let Some(s) = payload.downcast_ref::<String>() {
+                    s.clone()
+                } else {
+                    "unknown panic".to_string()
+                }
+            })
+        })
+}
+
+/// What one event (its type and data) does to the answer: adds to it (`None`), or ends it — `[DONE]`
+/// (`Ok`), an `error` event or a chunk that cannot be read (`Err`). Pure, so the fuzz tests
+/// drive it with the event parser and no connection.
+fn on_message(
+    answer: &mut Assembler,
+    url: &str,
+    event: &str,
+    data: &str,
+    ready: &mut Deltas,
+) -> Option<Result<(), ApiError>> {
+    let data = data.trim();
+    if event == "error" {
+        let json =
+            serde_json::from_str(data).unwrap_or_else(|_| serde_json::json!({ "error": data }));
+        let json = if json.get("error").is_some() {
+            json
+        } else {
+            serde_json::json!({ "error": json })
+        };
+        Some(Err(error::in_stream(url, &json)))
+    } else if data == "[DONE]" {
+        Some(Ok(()))
+    } else if data.is_empty() {
+        None
+    } else {
+        answer.feed(url, data, ready).err().map(Err)
+    }
+}
+
+#[cfg(test)]
+mod fuzz;

@@ -162,6 +162,9 @@ fn extract_json(text: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

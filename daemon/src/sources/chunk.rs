@@ -245,6 +245,9 @@ fn trim_range(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -409,6 +409,9 @@ fn collapse_blank_lines(text: &str) -> String {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,145 @@
+//! Property tests of the study guide's validation: any JSON never panics, and an answer
+//! accepted renders a guide with a title, and with every concept, glossary entry and question
+//! non-empty as the learner reads it.
+
+use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::chat::prompt::Prompts;
+use crate::fuzz_support::{assert_reached, fuzz_config, json_value, mostly_words};
+use mentor_shared::artifacts::SourceRef;
+
+fn material(sources: usize) -> Material {
+    Material {
+        notebook_title: "Cells".into(),
+        passages: String::new(),
+        refs: (0..sources)
+            .map(|i| SourceRef {
+                id: format!("src:{i}"),
+                title: format!("Source {i}"),
+            })
+            .collect(),
+        prompts: Prompts::builtin(),
+        language: "English",
+    }
+}
+
+fn answer_json() -> impl Strategy<Value = Value> {
+    let concept = (mostly_words(), mostly_words(), proptest::collection::vec(0usize..5, 0..3))
+        .prop_map(|(name, explanation, sources)| {
+            json!({"name": name, "explanation": explanation, "sources": sources})
+        });
+    let term = (mostly_words(), mostly_words())
+        .prop_map(|(term, definition)| json!({"term": term, "definition": definition}));
+    prop_oneof![
+        6 => (
+            mostly_words(),
+            mostly_words(),
+            proptest::collection::vec(concept, 0..3),
+            proptest::collection::vec(term, 0..3),
+            proptest::collection::vec(mostly_words(), 0..3),
+        )
+            .prop_map(|(title, overview, key_concepts, glossary, questions)| {
+                json!({"title": title, "overview": overview, "key_concepts": key_concepts,
+                       "glossary": glossary, "questions": questions})
+            }),
+        1 => json_value(),
+    ]
+}
+
+/// The items of a Markdown section: the lines after `## {heading}` up to the next `## `.
+fn section<'a>(md: &'a str, heading: &str) -> Vec<&'a str> {
+    md.split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .map(|s| s.lines().skip(1).filter(|l| !l.trim().is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// Any answer: no panic; accepted only when the guide shows something in every part.
+#[test]
+fn fuzz_study_guide_validation_accepts_only_full_guides() {
+    let mut runner = TestRunner::new(fuzz_config());
+    let materials: Vec<Material> = (0..3).map(material).collect();
+    let strategy = (answer_json(), 0usize..3);
+    let accepted = std::cell::Cell::new(0);
+    let l = localizer(Lang::EnUs);
+    let questions_heading = t!(l, "guide-questions");
+    let glossary_heading = t!(l, "guide-glossary");
+    let result = runner.run(&strategy, |(json, sources)| {
+        let m = &materials[sources];
+        let Ok(answer) = serde_json::from_str::<Answer>(&json.to_string()) else {
+            return Ok(());
+        };
+        if validate(&answer, m).is_err() {
+            return Ok(());
+        }
+        let guide = render(&answer, m, Lang::EnUs);
+        accepted.set(accepted.get() + 1);
+        prop_assert!(!guide.title.is_empty(), "empty title from {json}");
+        let md = &guide.markdown;
+        for line in md.lines().filter(|l| l.starts_with("### ")) {
+            // "### 1. name", then the explanation.
+            let name = line.split_once(". ").map_or("", |(_, n)| n);
+            prop_assert!(!name.trim().is_empty(), "a concept without a name:\n{md}");
+        }
+        for item in section(md, &glossary_heading) {
+            let (term, definition) = item
+                .strip_prefix("- **")
+                .and_then(|r| r.split_once("**: "))
+                .unwrap_or(("", ""));
+            prop_assert!(
+                !term.is_empty() && !definition.trim().is_empty(),
+                "{item:?}:\n{md}"
+            );
+        }
+        let questions = section(md, &questions_heading);
+        prop_assert!(!questions.is_empty(), "no questions:\n{md}");
+        for q in questions {
+            let text = q.split_once(". ").map_or("", |(_, t)| t);
+            prop_assert!(!text.trim().is_empty(), "an empty question {q:?}:\n{md}");
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert_reached("study guides", accepted.get(), runner.config().cases);
+}
+
+/// Found by `fuzz_study_guide_validation_accepts_only_full_guides`: text made only of control
+/// characters passed the blank checks but renders empty (an empty title, a concept without a
+/// name, a glossary entry without a term, a question "1. ").
+#[test]
+fn regression_control_characters_are_not_text() {
+    let m = material(0);
+    let base = json!({"title": "T", "overview": "", "key_concepts": [{"name": "N",
+        "explanation": "E", "sources": []}], "glossary": [{"term": "t", "definition": "d"}],
+        "questions": ["Q?"]});
+    let check = |pointer: &str, value: Value, problem: &str| {
+        let mut json = base.clone();
+        if let Some(slot) = json.pointer_mut(pointer) {
+            *slot = value;
+        }
+        let a: Answer = serde_json::from_value(json).expect("the shape of an answer");
+        let e = validate(&a, &m).err().unwrap_or_default();
+        assert!(e.contains(problem), "{pointer}: {e}");
+    };
+    check("/title", json!("\u{1}"), "title is empty");
+    check("/key_concepts/0/name", json!("\u{1}\u{7f}"), "no name");
+    check(
+        "/key_concepts/0/explanation",
+        json!("\u{1}"),
+        "no explanation",
+    );
+    check("/glossary/0/term", json!("\u{1}"), "no term");
+    check(
+        "/glossary/0/definition",
+        json!("\u{7f}"),
+        "no term or no definition",
+    );
+    check("/questions", json!(["\u{1}", " "]), "no questions");
+    let a: Answer = serde_json::from_value(base).expect("the shape of an answer");
+    validate(&a, &m).unwrap();
+}
