@@ -9,18 +9,13 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::{Sink, Stream, StreamExt};
 use mentor_shared::ids::UserId;
 use mentor_shared::service::Mentor;
 use mentor_shared::wire;
-use serde::Deserialize;
 use tarpc::server::{BaseChannel, Channel};
-use tarpc::tokio_serde;
-use tarpc::tokio_util::codec::Framed;
 use tokio::net::{UnixListener, UnixStream};
-use tokio_util::bytes::{Bytes, BytesMut};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::rpc::Peer;
@@ -69,16 +64,12 @@ pub async fn accept_loop(daemon: Arc<Daemon>, listener: UnixListener) {
 /// requests in flight at most.
 pub const MAX_IN_FLIGHT: usize = 16;
 
-/// The longest deadline a request may carry. tarpc adds a request's deadline to the clock
-/// and to a timer wheel that reaches about two years, and panics past either; a request with
-/// a longer deadline is a bad frame instead (see [`Checked`]).
-pub const MAX_DEADLINE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-
 fn serve_connection(daemon: Arc<Daemon>, stream: UnixStream, user: UserId, pid: Option<i32>) {
     let max_frame = daemon.config.daemon.max_frame_bytes as usize;
     let label = format!("pid {}", pid.map_or_else(|| "?".into(), |p| p.to_string()));
     let transport = Guarded {
-        inner: tarpc::serde_transport::new(Framed::new(stream, wire::codec(max_frame)), Checked),
+        // A request whose deadline is more than `wire::MAX_DEADLINE` away is a bad frame.
+        inner: wire::transport(stream, max_frame),
         shutdown: Box::pin(daemon.shutdown.clone().cancelled_owned()),
         closed: false,
         peer: label.clone(),
@@ -110,65 +101,6 @@ struct Counted(Arc<Daemon>);
 impl Drop for Counted {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// tarpc's JSON format (what `wire::transport` uses), except that a request whose deadline
-/// is beyond [`MAX_DEADLINE`] is refused as a bad frame before tarpc reads it.
-struct Checked;
-
-/// The part of a request that says its deadline (everything else is skipped).
-#[derive(Deserialize)]
-struct Probe {
-    #[serde(rename = "Request")]
-    request: Option<ProbeRequest>,
-}
-
-#[derive(Deserialize)]
-struct ProbeRequest {
-    context: Option<ProbeContext>,
-}
-
-#[derive(Deserialize)]
-struct ProbeContext {
-    deadline: Option<Duration>,
-}
-
-impl<Item> tokio_serde::Deserializer<Item> for Checked
-where
-    for<'a> Item: Deserialize<'a>,
-{
-    type Error = serde_json::Error;
-
-    fn deserialize(self: Pin<&mut Self>, src: &BytesMut) -> Result<Item, Self::Error> {
-        // A frame the probe cannot read fails below with the parser's own message.
-        if let Ok(Probe {
-            request:
-                Some(ProbeRequest {
-                    context:
-                        Some(ProbeContext {
-                            deadline: Some(deadline),
-                        }),
-                }),
-        }) = serde_json::from_slice::<Probe>(src)
-        {
-            if deadline > MAX_DEADLINE {
-                return Err(serde::de::Error::custom(format!(
-                    "a deadline of {} s (at most {} s)",
-                    deadline.as_secs(),
-                    MAX_DEADLINE.as_secs()
-                )));
-            }
-        }
-        serde_json::from_slice(src)
-    }
-}
-
-impl<SinkItem: serde::Serialize> tokio_serde::Serializer<SinkItem> for Checked {
-    type Error = serde_json::Error;
-
-    fn serialize(self: Pin<&mut Self>, item: &SinkItem) -> Result<Bytes, Self::Error> {
-        serde_json::to_vec(item).map(Into::into)
     }
 }
 
