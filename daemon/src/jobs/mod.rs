@@ -174,3 +174,20 @@ pub fn api_error(e: &ApiError) -> JobError {
         JobError::Permanent(message)
     }
 }
+
+/// Material with `sources` numbered sources and no passages (for the generators' tests).
+#[cfg(test)]
+pub(crate) fn test_material(sources: usize) -> Material {
+    Material {
+        notebook_title: "Cells".into(),
+        passages: String::new(),
+        refs: (0..sources)
+            .map(|i| mentor_shared::artifacts::SourceRef {
+                id: format!("src:{i}"),
+                title: format!("Source {i}"),
+            })
+            .collect(),
+        prompts: crate::chat::prompt::Prompts::builtin(),
+        language: "English",
+    }
+}

@@ -309,23 +309,8 @@ mod fuzz;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::prompt::Prompts;
-    use mentor_shared::artifacts::SourceRef;
 
-    fn material(sources: usize) -> Material {
-        Material {
-            notebook_title: "Cells".into(),
-            passages: String::new(),
-            refs: (0..sources)
-                .map(|i| SourceRef {
-                    id: format!("src:{i}"),
-                    title: format!("Source {i}"),
-                })
-                .collect(),
-            prompts: Prompts::builtin(),
-            language: "English",
-        }
-    }
+    use crate::jobs::test_material as material;
 
     fn answer(json: serde_json::Value) -> Answer {
         serde_json::from_value(json).unwrap()

@@ -8,24 +8,9 @@ use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::chat::prompt::Prompts;
 use crate::fuzz_support::{assert_reached, fuzz_config, json_value, mostly_words, tricky_text};
-use mentor_shared::artifacts::SourceRef;
 
-fn material(sources: usize) -> Material {
-    Material {
-        notebook_title: "Cells".into(),
-        passages: String::new(),
-        refs: (0..sources)
-            .map(|i| SourceRef {
-                id: format!("src:{i}"),
-                title: format!("Source {i}"),
-            })
-            .collect(),
-        prompts: Prompts::builtin(),
-        language: "English",
-    }
-}
+use crate::jobs::test_material as material;
 
 /// A question close to valid: options often 4, the answer often one of them (as text, in
 /// another case or spacing, or as an index).

@@ -7,24 +7,9 @@ use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::chat::prompt::Prompts;
 use crate::fuzz_support::{assert_reached, fuzz_config, json_value, mostly_words};
-use mentor_shared::artifacts::SourceRef;
 
-fn material(sources: usize) -> Material {
-    Material {
-        notebook_title: "Cells".into(),
-        passages: String::new(),
-        refs: (0..sources)
-            .map(|i| SourceRef {
-                id: format!("src:{i}"),
-                title: format!("Source {i}"),
-            })
-            .collect(),
-        prompts: Prompts::builtin(),
-        language: "English",
-    }
-}
+use crate::jobs::test_material as material;
 
 fn answer_json() -> impl Strategy<Value = Value> {
     let concept = (mostly_words(), mostly_words(), proptest::collection::vec(0usize..5, 0..3))
