@@ -25,17 +25,14 @@ fn main() -> ExitCode {
     let dirs = match Dirs::resolve() {
         Ok(d) => d,
         Err(e) => {
-            eprintln!(
-                "mentord: {}",
-                t!(early, "err-no-home", detail = e.to_string())
-            );
+            say(&t!(early, "err-no-home", detail = e.to_string()));
             return ExitCode::FAILURE;
         }
     };
     let config = match Config::load(&dirs.config_file()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("mentord: {}", e.localize(early));
+            say(&e.localize(early));
             return ExitCode::FAILURE;
         }
     };
@@ -56,14 +53,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("mentord: {e}");
+            say(&e.to_string());
             return ExitCode::FAILURE;
         }
     };
     let jobs = match jobs_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("mentord: {e}");
+            say(&e.to_string());
             return ExitCode::FAILURE;
         }
     };
@@ -81,7 +78,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mentord: {}", describe(&e, l));
+            say(&describe(&e, l));
             if matches!(e, StartError::AlreadyRunning { .. }) {
                 // Clients starting a daemon recognise this code (see `EXIT_ALREADY_RUNNING`).
                 ExitCode::from(mentor_shared::paths::EXIT_ALREADY_RUNNING as u8)
@@ -90,6 +87,14 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Says why the daemon stops, on stderr. A stderr that cannot be written (a client started
+/// the daemon with its output in a file, on a disk that is full) must not turn that into a
+/// panic.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "mentord: {text}");
 }
 
 /// How much lower than the daemon's own the jobs' CPU priority is (a nice increment).

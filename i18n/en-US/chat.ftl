@@ -9,8 +9,23 @@ err-llm-status = The model server at { $url } answered HTTP { $status }: { $mess
 err-llm-hint-auth = {" "}Check the API key (`llm.api_key` or MENTOR_LLM_API_KEY).
 err-llm-hint-model = {" "}Check the model name (`llm.model`) and the URL (`llm.base_url`, usually ending in /v1).
 err-llm-hint-busy = {" "}The server is busy or rate-limited: wait a moment and try again.
+err-llm-hint-retry-after = {" "}The server is busy or rate-limited and asks to wait { $secs } s: try again after that.
 err-llm-hint-server = {" "}The server failed: see its own log, then try again.
 err-llm-protocol = The model server at { $url } sent an answer Mentor cannot read ({ $reason }). Check that `llm.base_url` points to an OpenAI-compatible API.
+err-llm-cut = The model server at { $url } stopped in the middle of its answer ({ $reason }). What had arrived is kept; try again, and if it keeps happening, see the server's own log.
+err-tool-rounds = { $rounds ->
+    [one] The teacher kept calling tools and had not answered after 1 round of tool calls, so the turn was stopped. Ask again, perhaps more precisely, or allow more rounds with `chat.max_tool_rounds` in the config file.
+   *[other] The teacher kept calling tools and had not answered after { $rounds } rounds of tool calls, so the turn was stopped. Ask again, perhaps more precisely, or allow more rounds with `chat.max_tool_rounds` in the config file.
+}
+net-connection-refused = connection refused
+net-connection-reset = connection reset by the server
+net-connection-aborted = connection aborted
+net-closed = the server closed the connection
+net-timed-out = timed out
+net-host-unreachable = host unreachable
+net-network-unreachable = network unreachable
+net-addr-not-available = address not available
+net-ended-early = the connection closed before the end
 err-llm-output = The model's answer did not have the expected form, even after asking it to correct itself: { $reason }. A larger model may do better.
 err-prompt-template = The prompt template { $file } is broken: { $reason }. Fix it, or remove it to use the built-in one.
 

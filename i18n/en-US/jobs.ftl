@@ -119,6 +119,11 @@ generate-submitted-artifact = The result will be saved as { $artifact }.
 
 tts-missing = The speech program `{ $program }` was not found. Install it: `sudo apt-get install espeak-ng` (or run ./install.sh), or set [tts] engine = "none" in the config for transcript-only podcasts.
 tts-failed = Speech synthesis failed: { $detail } — Check the voices and the model in the [tts] section of the config (`mentor config show` prints it; `espeak-ng --voices` lists espeak-ng's voices).
+tts-exited = Speech synthesis failed: `{ $program }` { $how }{ $said } — Check the voices in the [tts] section of the config (`mentor config show` prints it; `espeak-ng --voices` lists espeak-ng's voices).
+tts-how-code = stopped with exit code { $code }
+tts-how-signal = was killed by signal { $signal }
+tts-how-unknown = stopped abnormally
+tts-stderr = : { $text }
 tts-timed-out = The speech engine gave no clip within { $secs } s and was stopped. Try again; if the machine is slow, raise [tts] timeout_secs or lower [tts] parallel.
 tts-bad-audio = The speech engine's output is not audio Mentor can read ({ $detail }). A speech server must answer 16-bit PCM WAV when asked for response_format "wav"; check [tts] base_url and model.
 tts-unreachable = Could not reach the speech server ({ $detail }). Check that it is running and that [tts] base_url points to it, or set [tts] engine = "espeak-ng" to speak locally.

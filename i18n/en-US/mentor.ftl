@@ -53,6 +53,8 @@ err-url-unreachable = Cannot fetch { $url }: { $reason }. Check the address and 
 err-url-status = { $url } answered with HTTP status { $status }.
 err-empty-query = The search has no words to look for.
 err-storage = The database failed: { $message }. Your data is unchanged; see `mentor daemon logs`.
+err-storage-busy = The database is locked by another program (an SQLite browser, a backup, another copy of Mentor…) and stayed locked too long. Nothing was changed: close that program, then try again.
+err-storage-full = The disk that holds Mentor's data is full, so nothing could be saved. What was saved before is intact: free some space (`mentor daemon status` shows where the database is), then try again.
 err-internal = Internal error in the daemon: { $message }. See `mentor daemon logs`.
 
 field-title = title
@@ -83,6 +85,7 @@ err-connection-lost = Lost the connection to the daemon ({ $reason }). If it kee
 err-connection-closed = the daemon closed the connection
 err-mentord-not-found = Cannot find the `mentord` program next to `mentor` or on your PATH. Run ./install.sh, or set MENTORD to its path.
 err-daemon-start-failed = The Mentor daemon could not start: { $detail }
+daemon-start-silent = it stopped (exit code { $code }) without saying why, and nothing could be read from { $path }. Check the free disk space, then `mentor daemon logs`.
 err-daemon-start-timeout = The Mentor daemon did not answer after starting. See its log: { $log }
 err-socket-permission = Permission denied on the daemon's socket { $path }. It belongs to another user; each user runs their own daemon.
 err-io = { $path }: { $reason }
@@ -223,7 +226,10 @@ job-status-error = failed
 job-status-cancelled = cancelled
 job-failure-interrupted = Interrupted: the daemon stopped during the last attempt ({ $attempts } of { $max }).
 job-failure-timeout = Timed out after { $secs } s.
-job-failure-exhausted = Gave up after { $attempts } attempts: { $reason }
+job-failure-exhausted = { $attempts ->
+    [one] Gave up after 1 attempt: { $reason }
+   *[other] Gave up after { $attempts } attempts: { $reason }
+}
 job-cancelled-by-user = Cancelled.
 stage-queued = Waiting for a worker
 stage-test-step = Step { $current }/{ $total }

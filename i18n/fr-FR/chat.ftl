@@ -9,8 +9,23 @@ err-llm-status = Le serveur de modèle à { $url } a répondu HTTP { $status } :
 err-llm-hint-auth = {" "}Vérifiez la clé d’API (`llm.api_key` ou MENTOR_LLM_API_KEY).
 err-llm-hint-model = {" "}Vérifiez le nom du modèle (`llm.model`) et l’URL (`llm.base_url`, qui finit d’ordinaire par /v1).
 err-llm-hint-busy = {" "}Le serveur est occupé ou limite le débit : attendez un instant et réessayez.
+err-llm-hint-retry-after = {" "}Le serveur est occupé ou limite le débit, et demande d’attendre { $secs } s : réessayez ensuite.
 err-llm-hint-server = {" "}Le serveur a échoué : consultez son journal, puis réessayez.
 err-llm-protocol = Le serveur de modèle à { $url } a envoyé une réponse illisible pour Mentor ({ $reason }). Vérifiez que `llm.base_url` désigne une API compatible OpenAI.
+err-llm-cut = Le serveur de modèle à { $url } s’est arrêté au milieu de sa réponse ({ $reason }). Ce qui était arrivé est conservé ; réessayez, et si cela se reproduit, consultez le journal du serveur.
+err-tool-rounds = { $rounds ->
+    [one] Le professeur a continué d’appeler des outils sans répondre après 1 tour d’appels d’outils ; la réponse a donc été arrêtée. Reposez la question, peut-être plus précisément, ou autorisez plus de tours avec `chat.max_tool_rounds` dans le fichier de configuration.
+   *[other] Le professeur a continué d’appeler des outils sans répondre après { $rounds } tours d’appels d’outils ; la réponse a donc été arrêtée. Reposez la question, peut-être plus précisément, ou autorisez plus de tours avec `chat.max_tool_rounds` dans le fichier de configuration.
+}
+net-connection-refused = connexion refusée
+net-connection-reset = connexion réinitialisée par le serveur
+net-connection-aborted = connexion interrompue
+net-closed = le serveur a fermé la connexion
+net-timed-out = délai dépassé
+net-host-unreachable = hôte injoignable
+net-network-unreachable = réseau injoignable
+net-addr-not-available = adresse non disponible
+net-ended-early = la connexion s’est fermée avant la fin
 err-llm-output = La réponse du modèle n’avait pas la forme attendue, même après lui avoir demandé de la corriger : { $reason }. Un modèle plus grand fera peut-être mieux.
 err-prompt-template = Le modèle de prompt { $file } est invalide : { $reason }. Corrigez-le, ou supprimez-le pour utiliser celui d’origine.
 

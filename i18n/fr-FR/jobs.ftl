@@ -119,6 +119,11 @@ generate-submitted-artifact = Le résultat sera enregistré sous { $artifact }.
 
 tts-missing = Le programme de synthèse vocale `{ $program }` est introuvable. Installez-le : `sudo apt-get install espeak-ng` (ou lancez ./install.sh), ou mettez engine = "none" dans la section [tts] de la configuration pour des podcasts en transcription seule.
 tts-failed = La synthèse vocale a échoué : { $detail } — Vérifiez les voix et le modèle de la section [tts] de la configuration (`mentor config show` l’affiche ; `espeak-ng --voices` liste les voix d’espeak-ng).
+tts-exited = La synthèse vocale a échoué : `{ $program }` { $how }{ $said } — Vérifiez les voix de la section [tts] de la configuration (`mentor config show` l’affiche ; `espeak-ng --voices` liste les voix d’espeak-ng).
+tts-how-code = s’est arrêté avec le code de sortie { $code }
+tts-how-signal = a été tué par le signal { $signal }
+tts-how-unknown = s’est arrêté anormalement
+tts-stderr = {" "}: { $text }
 tts-timed-out = Le moteur de synthèse vocale n’a rendu aucun extrait en { $secs } s et a été arrêté. Réessayez ; si la machine est lente, augmentez timeout_secs ou réduisez parallel dans la section [tts].
 tts-bad-audio = Ce que le moteur de synthèse vocale a produit n’est pas un son lisible par Mentor ({ $detail }). Un serveur de synthèse doit répondre en WAV PCM 16 bits quand on lui demande response_format "wav" ; vérifiez base_url et model dans la section [tts].
 tts-unreachable = Impossible de joindre le serveur de synthèse vocale ({ $detail }). Vérifiez qu’il tourne et que base_url de la section [tts] pointe vers lui, ou mettez engine = "espeak-ng" pour une synthèse locale.

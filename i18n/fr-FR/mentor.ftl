@@ -53,6 +53,8 @@ err-url-unreachable = Impossible de récupérer { $url } : { $reason }. Vérifie
 err-url-status = { $url } a répondu avec le statut HTTP { $status }.
 err-empty-query = La recherche ne contient aucun mot à chercher.
 err-storage = La base de données a échoué : { $message }. Vos données sont intactes ; voyez `mentor daemon logs`.
+err-storage-busy = La base de données est verrouillée par un autre programme (un navigateur SQLite, une sauvegarde, une autre copie de Mentor…) et l’est restée trop longtemps. Rien n’a été modifié : fermez ce programme, puis réessayez.
+err-storage-full = Le disque qui contient les données de Mentor est plein : rien n’a pu être enregistré. Ce qui l’était déjà est intact : libérez de la place (`mentor daemon status` indique où se trouve la base de données), puis réessayez.
 err-internal = Erreur interne du démon : { $message }. Voyez `mentor daemon logs`.
 
 field-title = titre
@@ -83,6 +85,7 @@ err-connection-lost = Connexion au démon perdue ({ $reason }). Si cela se rép�
 err-connection-closed = le démon a fermé la connexion
 err-mentord-not-found = Programme `mentord` introuvable à côté de `mentor` ou dans votre PATH. Lancez ./install.sh, ou indiquez son chemin dans MENTORD.
 err-daemon-start-failed = Le démon Mentor n’a pas pu démarrer : { $detail }
+daemon-start-silent = il s’est arrêté (code de sortie { $code }) sans dire pourquoi, et rien n’a pu être lu dans { $path }. Vérifiez l’espace disque libre, puis `mentor daemon logs`.
 err-daemon-start-timeout = Le démon Mentor n’a pas répondu après son démarrage. Voyez son journal : { $log }
 err-socket-permission = Permission refusée sur le socket du démon { $path }. Il appartient à un autre utilisateur ; chaque utilisateur a son propre démon.
 err-io = { $path } : { $reason }
@@ -223,7 +226,10 @@ job-status-error = en échec
 job-status-cancelled = annulée
 job-failure-interrupted = Interrompue : le démon s’est arrêté pendant la dernière tentative ({ $attempts } sur { $max }).
 job-failure-timeout = Délai dépassé après { $secs } s.
-job-failure-exhausted = Abandon après { $attempts } tentatives : { $reason }
+job-failure-exhausted = { $attempts ->
+    [one] Abandon après 1 tentative : { $reason }
+   *[other] Abandon après { $attempts } tentatives : { $reason }
+}
 job-cancelled-by-user = Annulée.
 stage-queued = En attente d’un exécuteur
 stage-test-step = Étape { $current }/{ $total }

@@ -16,6 +16,56 @@ pub struct NotebookMatch {
     pub title: String,
 }
 
+/// A common database failure, which the learner can do something about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageProblem {
+    /// Another program held the database locked for longer than the daemon waits.
+    Busy,
+    /// The disk (or the file system) holding the database is full.
+    Full,
+}
+
+/// The short reasons the daemon gives for a failed connection to the model server (in
+/// `llm_unreachable` and in a cut stream's `llm_protocol`). They are part of the protocol, in
+/// English; the client says them in its own language.
+pub mod net_reason {
+    /// Nothing listens on the port.
+    pub const CONNECTION_REFUSED: &str = "connection refused";
+    /// The server reset the connection.
+    pub const CONNECTION_RESET: &str = "connection reset by the server";
+    /// The connection was aborted.
+    pub const CONNECTION_ABORTED: &str = "connection aborted";
+    /// The server closed the connection (an unexpected end of file).
+    pub const CLOSED: &str = "the server closed the connection";
+    /// The system's timeout.
+    pub const TIMED_OUT: &str = "timed out";
+    /// No route to the host.
+    pub const HOST_UNREACHABLE: &str = "host unreachable";
+    /// No route to the network.
+    pub const NETWORK_UNREACHABLE: &str = "network unreachable";
+    /// The local address cannot be used.
+    pub const ADDR_NOT_AVAILABLE: &str = "address not available";
+    /// How a cut stream's reason starts (`llm_protocol`).
+    pub const ENDED_EARLY: &str = "the stream ended early";
+}
+
+/// One of the [`net_reason`]s in the reader's language; any other reason as it is.
+fn net_reason(l: &Localizer, reason: &str) -> String {
+    use net_reason::*;
+    match reason {
+        CONNECTION_REFUSED => t!(l, "net-connection-refused"),
+        CONNECTION_RESET => t!(l, "net-connection-reset"),
+        CONNECTION_ABORTED => t!(l, "net-connection-aborted"),
+        CLOSED => t!(l, "net-closed"),
+        TIMED_OUT => t!(l, "net-timed-out"),
+        HOST_UNREACHABLE => t!(l, "net-host-unreachable"),
+        NETWORK_UNREACHABLE => t!(l, "net-network-unreachable"),
+        ADDR_NOT_AVAILABLE => t!(l, "net-addr-not-available"),
+        other => other.to_string(),
+    }
+}
+
 /// Everything a request can fail with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -272,6 +322,10 @@ pub enum ApiError {
         status: u16,
         /// The server's own error message.
         message: String,
+        /// How long the server asked to wait before trying again (its `Retry-After`, in
+        /// seconds), when it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
     },
     /// The model server sent something that is not an OpenAI-compatible stream.
     #[error("the model server at {url} sent an invalid answer: {reason}")]
@@ -300,6 +354,16 @@ pub enum ApiError {
     Storage {
         /// Details for the log and the user.
         message: String,
+        /// What the learner can do about it, when the failure is a common one (the database
+        /// locked by another program, the disk full); absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        problem: Option<StorageProblem>,
+    },
+    /// The teacher was still calling tools when its last round was over.
+    #[error("the model kept calling tools after {rounds} rounds")]
+    ToolRounds {
+        /// The limit (`chat.max_tool_rounds`).
+        rounds: u32,
     },
     /// Anything else that went wrong inside the daemon.
     #[error("internal error: {message}")]
@@ -483,7 +547,7 @@ impl ApiError {
                 l,
                 "err-llm-unreachable",
                 url = url.as_str(),
-                reason = reason.as_str()
+                reason = net_reason(l, reason)
             ),
             ApiError::LlmTimeout { url, phase, secs } => match phase.as_str() {
                 "connect" => t!(
@@ -504,29 +568,52 @@ impl ApiError {
                 url,
                 status,
                 message,
+                retry_after_secs,
             } => {
-                let hint = match status {
-                    401 | 403 => t!(l, "err-llm-hint-auth"),
-                    404 => t!(l, "err-llm-hint-model"),
-                    429 => t!(l, "err-llm-hint-busy"),
-                    500..=599 => t!(l, "err-llm-hint-server"),
+                let hint = match (status, retry_after_secs) {
+                    (401 | 403, _) => t!(l, "err-llm-hint-auth"),
+                    (404, _) => t!(l, "err-llm-hint-model"),
+                    (429 | 503, Some(secs)) => t!(l, "err-llm-hint-retry-after", secs = *secs),
+                    (429, None) => t!(l, "err-llm-hint-busy"),
+                    (500..=599, _) => t!(l, "err-llm-hint-server"),
                     _ => String::new(),
+                };
+                // The server's words end their sentence before the hint starts another.
+                let message = message.trim_end();
+                let message = if hint.is_empty() || message.ends_with(['.', '!', '?', '…']) {
+                    message.to_string()
+                } else {
+                    format!("{message}.")
                 };
                 t!(
                     l,
                     "err-llm-status",
                     url = url.as_str(),
                     status = *status,
-                    message = message.as_str(),
+                    message = message,
                     hint = hint
                 )
             }
-            ApiError::LlmProtocol { url, reason } => t!(
-                l,
-                "err-llm-protocol",
-                url = url.as_str(),
-                reason = reason.as_str()
-            ),
+            ApiError::LlmProtocol { url, reason } => {
+                match reason.strip_prefix(net_reason::ENDED_EARLY) {
+                    // A cut, not a server that speaks another protocol.
+                    Some(rest) => {
+                        let why = rest.trim().trim_start_matches('(').trim_end_matches(')');
+                        let why = if why.trim().is_empty() {
+                            t!(l, "net-ended-early")
+                        } else {
+                            net_reason(l, why.trim())
+                        };
+                        t!(l, "err-llm-cut", url = url.as_str(), reason = why)
+                    }
+                    None => t!(
+                        l,
+                        "err-llm-protocol",
+                        url = url.as_str(),
+                        reason = reason.as_str()
+                    ),
+                }
+            }
             ApiError::LlmOutput { reason } => t!(l, "err-llm-output", reason = reason.as_str()),
             ApiError::PromptTemplate { file, reason } => t!(
                 l,
@@ -534,7 +621,19 @@ impl ApiError {
                 file = file.as_str(),
                 reason = reason.as_str()
             ),
-            ApiError::Storage { message } => t!(l, "err-storage", message = message.as_str()),
+            ApiError::Storage {
+                problem: Some(StorageProblem::Busy),
+                ..
+            } => t!(l, "err-storage-busy"),
+            ApiError::Storage {
+                problem: Some(StorageProblem::Full),
+                ..
+            } => t!(l, "err-storage-full"),
+            ApiError::Storage {
+                message,
+                problem: None,
+            } => t!(l, "err-storage", message = message.as_str()),
+            ApiError::ToolRounds { rounds } => t!(l, "err-tool-rounds", rounds = *rounds),
             ApiError::Internal { message } => t!(l, "err-internal", message = message.as_str()),
         }
     }
@@ -588,6 +687,46 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_fields_are_optional_on_the_wire() {
+        let plain = ApiError::Storage {
+            message: "disk I/O error".into(),
+            problem: None,
+        };
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "storage", "message": "disk I/O error"})
+        );
+        let busy: ApiError = serde_json::from_value(serde_json::json!(
+            {"code": "storage", "message": "database is locked", "problem": "busy"}
+        ))
+        .unwrap();
+        assert!(matches!(
+            busy,
+            ApiError::Storage {
+                problem: Some(StorageProblem::Busy),
+                ..
+            }
+        ));
+        let status: ApiError = serde_json::from_value(serde_json::json!(
+            {"code": "llm_status", "url": "u", "status": 429, "message": "slow down"}
+        ))
+        .unwrap();
+        assert!(matches!(
+            status,
+            ApiError::LlmStatus {
+                retry_after_secs: None,
+                ..
+            }
+        ));
+        let rounds = serde_json::to_value(ApiError::ToolRounds { rounds: 6 }).unwrap();
+        assert_eq!(
+            rounds,
+            serde_json::json!({"code": "tool_rounds", "rounds": 6})
+        );
+    }
 
     #[test]
     fn errors_serialize_with_a_code() {

@@ -151,6 +151,8 @@ pub struct Reply {
     kind: Kind,
     delay_first: Duration,
     gate: Option<Arc<Notify>>,
+    /// Extra response headers (`Retry-After`, …).
+    headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -212,6 +214,7 @@ impl Reply {
             },
             delay_first: Duration::ZERO,
             gate: None,
+            headers: Vec::new(),
         }
     }
 
@@ -221,6 +224,7 @@ impl Reply {
             kind: Kind::Sse(Arc::new(frames)),
             delay_first: Duration::ZERO,
             gate: None,
+            headers: Vec::new(),
         }
     }
 
@@ -244,6 +248,12 @@ impl Reply {
     /// Waits this long after the headers before the first byte of the body.
     pub fn delay_first(mut self, delay: Duration) -> Reply {
         self.delay_first = delay;
+        self
+    }
+
+    /// Adds a response header (`Retry-After: 30` on a 429, …).
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
         self
     }
 
@@ -713,6 +723,7 @@ fn body(rx: mpsc::Receiver<Piece>, shared: Arc<Shared>, index: Option<usize>) ->
 
 fn serve(reply: Reply, shared: Arc<Shared>, index: Option<usize>) -> Response {
     let (tx, rx) = mpsc::channel(16);
+    let extra = reply.headers.clone();
     let (status, content_type) = match reply.kind {
         Kind::Status { code, body } => {
             let json = serde_json::from_str::<Value>(&body).is_ok();
@@ -736,7 +747,7 @@ fn serve(reply: Reply, shared: Arc<Shared>, index: Option<usize>) -> Response {
             (StatusCode::OK, "text/event-stream")
         }
     };
-    (
+    let mut response = (
         status,
         [
             (header::CONTENT_TYPE, content_type),
@@ -744,7 +755,16 @@ fn serve(reply: Reply, shared: Arc<Shared>, index: Option<usize>) -> Response {
         ],
         body(rx, shared, index),
     )
-        .into_response()
+        .into_response();
+    for (name, value) in extra {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            header::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 /// Writes the frames in batches, flushing early only for pauses, cuts, stalls and the first
@@ -896,6 +916,22 @@ mod tests {
         assert!(mentor_daemon::tts::wav::Clip::parse(&wav).is_ok());
         assert_eq!(server.speech_request_count(), 3);
         assert!(server.exchanges().is_empty());
+    }
+
+    #[test]
+    fn a_reply_carries_its_extra_headers() {
+        let server = ScriptedServer::start();
+        server.push(
+            Reply::status(429, r#"{"error":{"message":"slow down"}}"#)
+                .with_header("Retry-After", "7"),
+        );
+        let (status, head, body) = post(&server, "/v1/chat/completions", "{}");
+        assert!(status.contains("429"), "{status}");
+        assert!(
+            head.to_ascii_lowercase().contains("retry-after: 7"),
+            "{head}"
+        );
+        assert!(String::from_utf8_lossy(&body).contains("slow down"));
     }
 
     #[test]

@@ -510,7 +510,8 @@ async fn http_errors_show_the_server_message() {
             ApiError::LlmStatus {
                 url: url_of(&server),
                 status: code,
-                message: message.into()
+                message: message.into(),
+                retry_after_secs: None,
             }
         );
         assert_eq!(is_transient(&e), transient, "{code}");

@@ -198,7 +198,16 @@ async fn start_saying(dirs: &Dirs, say: bool) -> Result<(Client, u32), CliError>
                 let detail = detail.trim().trim_start_matches("mentord: ").to_string();
                 return Err(CliError::DaemonStartFailed {
                     detail: if detail.is_empty() {
-                        status.to_string()
+                        // It could not even say why: its output file may be on a full disk.
+                        let code = status
+                            .code()
+                            .map_or_else(|| status.to_string(), |c| c.to_string());
+                        t!(
+                            l,
+                            "daemon-start-silent",
+                            code = code,
+                            path = out_path.display().to_string()
+                        )
                     } else {
                         detail
                     },

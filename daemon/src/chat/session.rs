@@ -471,6 +471,18 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
                 return outcome;
             }
         }
+        if !offer_tools && !reply.tool_calls.is_empty() {
+            // Offered no tools, the model still called some: it would go on for ever. Its
+            // calls are not run (the history gives them an error result), and the learner is
+            // told why the turn ends without an answer.
+            let error = ApiError::ToolRounds { rounds: max_rounds };
+            reply.state = MessageState::Failed;
+            reply.error = Some(error.clone());
+            if let Err(e) = finish_and_publish(ctx, reply).await {
+                tracing::error!(error = %e, "cannot store the end of a reply");
+            }
+            return TurnOutcome::Failed { error };
+        }
         reply.state = MessageState::Complete;
         let calls = reply.tool_calls.clone();
         if let Err(error) = finish_and_publish(ctx, reply.clone()).await {

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use mentor_shared::error::net_reason;
 use mentor_shared::ApiError;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
-/// How a cut stream's reason starts; [`is_transient`] relies on it.
-pub(crate) const ENDED_EARLY: &str = "the stream ended early";
+/// How a cut stream's reason starts; [`is_transient`] and the client's message rely on it.
+pub(crate) const ENDED_EARLY: &str = net_reason::ENDED_EARLY;
 
 /// The longest server message we keep, in characters.
 const MESSAGE_CHARS: usize = 500;
@@ -67,12 +68,24 @@ pub(crate) fn cut(url: &str, e: &reqwest::Error) -> ApiError {
 
 /// A non-200 answer: the server's own message from its body.
 pub(crate) async fn status(url: &str, status: StatusCode, response: Response) -> ApiError {
+    let retry_after_secs = retry_after(response.headers());
     let body = read_body(response).await;
     ApiError::LlmStatus {
         url: url.to_string(),
         status: status.as_u16(),
         message: server_message(&body, status),
+        retry_after_secs,
     }
+}
+
+/// The longest `Retry-After` we pass on, in seconds (a day).
+const RETRY_AFTER_MAX: u64 = 86_400;
+
+/// A `Retry-After` header in seconds (the HTTP-date form is not used by model servers).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let secs: u64 = value.trim().parse().ok()?;
+    Some(secs.min(RETRY_AFTER_MAX))
 }
 
 /// A 200 answer that is not an event stream. Some servers put their error in a JSON body
@@ -121,6 +134,7 @@ pub(crate) fn in_stream(url: &str, json: &Value) -> ApiError {
         url: url.to_string(),
         status,
         message,
+        retry_after_secs: None,
     }
 }
 
@@ -191,14 +205,14 @@ fn short_reason(e: &(dyn std::error::Error + 'static)) -> String {
     while let Some(err) = source {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             let known = match io.kind() {
-                ErrorKind::ConnectionRefused => Some("connection refused"),
-                ErrorKind::ConnectionReset => Some("connection reset by the server"),
-                ErrorKind::ConnectionAborted => Some("connection aborted"),
-                ErrorKind::UnexpectedEof => Some("the server closed the connection"),
-                ErrorKind::TimedOut => Some("timed out"),
-                ErrorKind::HostUnreachable => Some("host unreachable"),
-                ErrorKind::NetworkUnreachable => Some("network unreachable"),
-                ErrorKind::AddrNotAvailable => Some("address not available"),
+                ErrorKind::ConnectionRefused => Some(net_reason::CONNECTION_REFUSED),
+                ErrorKind::ConnectionReset => Some(net_reason::CONNECTION_RESET),
+                ErrorKind::ConnectionAborted => Some(net_reason::CONNECTION_ABORTED),
+                ErrorKind::UnexpectedEof => Some(net_reason::CLOSED),
+                ErrorKind::TimedOut => Some(net_reason::TIMED_OUT),
+                ErrorKind::HostUnreachable => Some(net_reason::HOST_UNREACHABLE),
+                ErrorKind::NetworkUnreachable => Some(net_reason::NETWORK_UNREACHABLE),
+                ErrorKind::AddrNotAvailable => Some(net_reason::ADDR_NOT_AVAILABLE),
                 _ => None,
             };
             if let Some(known) = known {
@@ -258,6 +272,7 @@ mod tests {
             url: "u".into(),
             status,
             message: String::new(),
+            retry_after_secs: None,
         };
         for s in [408, 429, 500, 502, 503] {
             assert!(is_transient(&status(s)), "{s}");

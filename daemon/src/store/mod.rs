@@ -50,11 +50,25 @@ impl From<StoreError> for ApiError {
             StoreError::Api(api) => api,
             StoreError::Db(db) => {
                 tracing::error!(error = %db, "database error");
-                ApiError::Storage {
-                    message: db.to_string(),
-                }
+                storage_error(&db)
             }
         }
+    }
+}
+
+/// A database failure as the client gets it: SQLite's message, and what the learner can do
+/// about a database locked by another program or a full disk.
+pub fn storage_error(e: &rusqlite::Error) -> ApiError {
+    use mentor_shared::error::StorageProblem;
+    use rusqlite::ErrorCode;
+    let problem = match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Some(StorageProblem::Busy),
+        Some(ErrorCode::DiskFull) => Some(StorageProblem::Full),
+        _ => None,
+    };
+    ApiError::Storage {
+        message: e.to_string(),
+        problem,
     }
 }
 
@@ -104,7 +118,7 @@ trait WriteOp: Send {
     /// rolled back).
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the requester once the group's fate is known: committed, or not.
-    fn deliver(self: Box<Self>, committed: Result<(), String>);
+    fn deliver(self: Box<Self>, committed: Result<(), ApiError>);
 }
 
 struct Op<T, F, G> {
@@ -136,7 +150,7 @@ where
         ok
     }
 
-    fn deliver(mut self: Box<Self>, committed: Result<(), String>) {
+    fn deliver(mut self: Box<Self>, committed: Result<(), ApiError>) {
         let answer = match (self.result.take(), committed) {
             (Some(Ok(value)), Ok(())) => {
                 if let Some(after) = self.after.take() {
@@ -145,9 +159,9 @@ where
                 Ok(value)
             }
             (Some(Err(e)), _) => Err(ApiError::from(e)),
-            (Some(Ok(_)), Err(message)) | (None, Err(message)) => {
-                tracing::error!(error = %message, "commit failed");
-                Err(ApiError::Storage { message })
+            (Some(Ok(_)), Err(error)) | (None, Err(error)) => {
+                tracing::error!(%error, "commit failed");
+                Err(error)
             }
             (None, Ok(())) => Err(ApiError::Internal {
                 message: "write request lost".into(),
@@ -228,7 +242,7 @@ fn commit_group(conn: &Connection, group: &mut Vec<Box<dyn WriteOp>>) {
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
-            Err(e.to_string())
+            Err(storage_error(&e))
         }
     };
     for op in group.drain(..) {

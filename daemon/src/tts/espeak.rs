@@ -24,6 +24,9 @@ const STDERR_BYTES: usize = 4096;
 /// The most of the stderr shown in an error, in characters.
 const STDERR_CHARS: usize = 500;
 
+/// Bytes written to find out whether a clip's disk is full.
+const PROBE_BYTES: usize = 64 * 1024;
+
 /// Where programs are looked for when `PATH` is not set (as `execvp` does).
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
@@ -125,27 +128,33 @@ impl Espeak {
             detail: format!("cannot wait for `{}`: {e}", self.program),
         })?;
         if !status.success() {
-            let mut detail = format!("`{}` stopped with {status}", self.program);
-            if !stderr.is_empty() {
-                detail.push_str(": ");
-                detail.push_str(&stderr);
-            }
-            return Err(TtsError::Failed { detail });
-        }
-        let bytes = tokio::fs::read(part).await.map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => TtsError::BadAudio {
-                detail: format!("`{}` wrote no audio file", self.program),
-            },
-            _ => io_error(part, &e),
-        })?;
-        if bytes.is_empty() {
-            return Err(TtsError::BadAudio {
-                detail: format!("`{}` wrote an empty audio file", self.program),
+            use std::os::unix::process::ExitStatusExt;
+            return Err(TtsError::Exited {
+                program: self.program.clone(),
+                code: status.code(),
+                signal: status.signal(),
+                stderr,
             });
         }
-        Clip::parse(&bytes).map_err(|e| TtsError::BadAudio {
-            detail: format!("{e} (written by `{}`)", self.program),
-        })
+        let read = tokio::fs::read(part).await;
+        let bad = match read {
+            Ok(bytes) if bytes.is_empty() => {
+                format!("`{}` wrote an empty audio file", self.program)
+            }
+            Ok(bytes) => match Clip::parse(&bytes) {
+                Ok(clip) => return Ok(clip),
+                Err(e) => format!("{e} (written by `{}`)", self.program),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                format!("`{}` wrote no audio file", self.program)
+            }
+            Err(e) => return Err(io_error(part, &e)),
+        };
+        // espeak-ng exits 0 even when it could not write its file: a full disk is not the
+        // program's fault, and passes once there is room again.
+        Err(full_disk(part)
+            .await
+            .unwrap_or(TtsError::BadAudio { detail: bad }))
     }
 
     fn missing(&self) -> TtsError {
@@ -245,6 +254,21 @@ async fn read_tail(stderr: Option<ChildStderr>) -> String {
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+/// An I/O error when the file system holding `part` has no room left: a probe written beside
+/// it (a `.part` file, which the start-up sweep removes if a crash leaves it) fails for want
+/// of space.
+async fn full_disk(part: &Path) -> Option<TtsError> {
+    let mut name = part.as_os_str().to_owned();
+    name.push(".probe.part");
+    let probe = PathBuf::from(name);
+    let written = tokio::fs::write(&probe, vec![0u8; PROBE_BYTES]).await;
+    let _ = tokio::fs::remove_file(&probe).await;
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::StorageFull => Some(io_error(part, &e)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -403,11 +427,20 @@ mod tests {
             .speak("Hello.", "en-us", &out, &CancellationToken::new())
             .await
             .expect_err("exit 3");
-        let TtsError::Failed { detail } = &e else {
+        let TtsError::Exited {
+            code,
+            signal,
+            stderr,
+            ..
+        } = &e
+        else {
             panic!("{e:?}");
         };
-        assert!(detail.contains("exit status: 3"), "{detail}");
-        assert!(detail.contains("boom: no such voice"), "{detail}");
+        assert_eq!((*code, *signal), (Some(3), None));
+        assert!(stderr.contains("boom: no such voice"), "{stderr}");
+        let en = e.localize(localizer(Lang::EnUs));
+        assert!(en.contains("stopped with exit code 3: "), "{en}");
+        assert!(en.contains("boom: no such voice"), "{en}");
         assert!(!e.is_transient());
         assert_eq!(files_in(dir.path()), ["fails"]);
     }
@@ -429,13 +462,13 @@ mod tests {
             )
             .await
             .expect_err("exit 1");
-        let TtsError::Failed { detail } = &e else {
+        let TtsError::Exited { code, stderr, .. } = &e else {
             panic!("{e:?}");
         };
-        assert!(detail.ends_with("line 1999 of noise"), "{detail}");
-        let stderr = detail.split_once("exit status: 1: ").map_or("", |(_, s)| s);
-        assert!(stderr.starts_with('…'), "{detail}");
-        assert!(stderr.chars().count() <= STDERR_CHARS, "{detail}");
+        assert_eq!(*code, Some(1));
+        assert!(stderr.ends_with("line 1999 of noise"), "{stderr}");
+        assert!(stderr.starts_with('…'), "{stderr}");
+        assert!(stderr.chars().count() <= STDERR_CHARS, "{stderr}");
     }
 
     #[tokio::test]
@@ -555,7 +588,7 @@ mod tests {
             .speak("Hello.", "en-us", &out, &CancellationToken::new())
             .await
             .expect_err("exit 1");
-        assert!(matches!(e, TtsError::Failed { .. }), "{e:?}");
+        assert!(matches!(e, TtsError::Exited { .. }), "{e:?}");
         assert!(!out.exists());
         let speech = real_espeak().await;
         std::fs::write(&out, b"an older attempt").expect("write");

@@ -41,6 +41,18 @@ pub enum TtsError {
         /// What went wrong, in the engine's words.
         detail: String,
     },
+    /// The speech program exited with an error (or was killed by a signal). Permanent.
+    #[error("the speech program `{program}` stopped with exit code {code:?} (signal {signal:?}): {stderr}")]
+    Exited {
+        /// The program as configured.
+        program: String,
+        /// Its exit code, when it exited.
+        code: Option<i32>,
+        /// The signal that killed it, when one did.
+        signal: Option<i32>,
+        /// The end of its stderr (≤ 500 chars; may be empty).
+        stderr: String,
+    },
     /// No answer within `timeout_secs` (the child is killed). Transient.
     #[error("the speech engine gave no clip within {secs} s")]
     TimedOut {
@@ -84,6 +96,30 @@ impl TtsError {
         match self {
             TtsError::Missing { program } => t!(l, "tts-missing", program = program.as_str()),
             TtsError::Failed { detail } => t!(l, "tts-failed", detail = detail.as_str()),
+            TtsError::Exited {
+                program,
+                code,
+                signal,
+                stderr,
+            } => {
+                let how = match (code, signal) {
+                    (Some(code), _) => t!(l, "tts-how-code", code = *code),
+                    (None, Some(signal)) => t!(l, "tts-how-signal", signal = *signal),
+                    (None, None) => t!(l, "tts-how-unknown"),
+                };
+                let said = if stderr.trim().is_empty() {
+                    String::new()
+                } else {
+                    t!(l, "tts-stderr", text = stderr.trim())
+                };
+                t!(
+                    l,
+                    "tts-exited",
+                    program = program.as_str(),
+                    how = how,
+                    said = said
+                )
+            }
             TtsError::TimedOut { secs } => t!(l, "tts-timed-out", secs = *secs),
             TtsError::BadAudio { detail } => t!(l, "tts-bad-audio", detail = detail.as_str()),
             TtsError::Unreachable { detail } => {
@@ -405,6 +441,18 @@ mod tests {
             TtsError::Failed {
                 detail: "exit status: 3: boom".into(),
             },
+            TtsError::Exited {
+                program: "espeak-ng".into(),
+                code: Some(3),
+                signal: None,
+                stderr: "boom".into(),
+            },
+            TtsError::Exited {
+                program: "espeak-ng".into(),
+                code: None,
+                signal: Some(9),
+                stderr: String::new(),
+            },
             TtsError::TimedOut { secs: 7 },
             TtsError::BadAudio {
                 detail: "not a WAV file".into(),
@@ -428,6 +476,12 @@ mod tests {
                         assert!(text.contains("apt-get install espeak-ng"), "{text}");
                     }
                     TtsError::TimedOut { .. } => assert!(text.contains('7'), "{text}"),
+                    TtsError::Exited { code, signal, .. } => {
+                        assert!(text.contains("`espeak-ng`"), "{text}");
+                        let number = code.or(*signal).unwrap_or_default().to_string();
+                        assert!(text.contains(&number), "{text}");
+                        assert!(!text.contains("exit status"), "{text}");
+                    }
                     TtsError::Failed { detail }
                     | TtsError::BadAudio { detail }
                     | TtsError::Unreachable { detail }
@@ -437,6 +491,9 @@ mod tests {
             }
         }
         let transient: Vec<bool> = errors.iter().map(TtsError::is_transient).collect();
-        assert_eq!(transient, [false, false, true, false, true, true, false]);
+        assert_eq!(
+            transient,
+            [false, false, false, false, true, false, true, true, false]
+        );
     }
 }
