@@ -446,7 +446,8 @@ fn abuse(socket: &Path, kind: Kind, n: usize, rng: &mut Rng, kept: &str) -> Resu
             return Ok(Seen::Refused);
         }
         Kind::WrongVersion => {
-            let protocol = [0, 4, 6, 999, u64::from(u32::MAX)][n % 5];
+            let current = u64::from(mentor_shared::PROTOCOL_VERSION);
+            let protocol = [0, current - 1, current + 1, 999, u64::from(u32::MAX)][n % 5];
             send(&mut s, &request(1, hello(protocol), 10))?;
             expect_code(&read_answer(&mut s)?, "version_mismatch")?;
             let ask = if n.is_multiple_of(2) {
