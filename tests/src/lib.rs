@@ -376,3 +376,32 @@ pub fn closed_port() -> u16 {
     drop(listener);
     port
 }
+
+/// `dir` and everything below it, directories included (nothing when it does not exist),
+/// sorted.
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let mut out = vec![dir.to_path_buf()];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every file below `dir` (none when it does not exist), sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    tree(dir).into_iter().filter(|p| p.is_file()).collect()
+}

@@ -25,6 +25,7 @@ use mentor_shared::service::MentorClient;
 use serde_json::{json, Value};
 
 use crate::answers;
+use crate::files_under;
 use crate::openai::{Reply, ScriptedServer};
 use crate::rpc::{answer, connect, ctx};
 
@@ -577,27 +578,6 @@ fn settle(link: &mut Link, submitted: &[JobId]) -> Result<Vec<Job>> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// Every file below `dir` (none when it does not exist).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -13,7 +13,7 @@ use mentor_shared::service::MentorClient;
 use mentor_tests::answers::{good_answer, json_reply, schema_name};
 use mentor_tests::openai::{Reply, ScriptedServer};
 use mentor_tests::rpc::{self, answer, connect, ctx};
-use mentor_tests::TestEnv;
+use mentor_tests::{files_under, TestEnv};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(60);
@@ -156,22 +156,6 @@ fn espeak_seconds(text: &str, voice: &str, dir: &Path) -> f64 {
         .expect("espeak-ng is installed (./install.sh --test)");
     assert!(status.success());
     wav_info(&out).0
-}
-
-/// Files under a directory, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 /// An executable script in the home (a speech program wrapper or stand-in).

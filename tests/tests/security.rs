@@ -4,34 +4,14 @@
 //! owner-only.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
 use mentor_tests::answers;
 use mentor_tests::openai::{Reply, ScriptedServer};
-use mentor_tests::TestEnv;
+use mentor_tests::{tree, TestEnv};
 use serde_json::Value;
 
 const LLM_KEY: &str = "sk-llm-7f3a9c51e2";
 const TTS_KEY: &str = "sk-tts-2b8e41d0c7";
-
-/// Every file and directory below `dir`, with `dir` itself.
-fn tree(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![dir.to_path_buf()];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path.clone());
-            }
-            out.push(path);
-        }
-    }
-    out
-}
 
 #[test]
 fn api_keys_stay_out_of_the_log_and_the_database_and_every_file_is_owner_only() {
