@@ -2,6 +2,7 @@
 //! private Unix socket. Also a library, so tests can drive its parts directly.
 
 pub mod chat;
+pub mod frame_clock;
 #[cfg(test)]
 pub(crate) mod fuzz_support;
 pub mod jobs;

@@ -13,6 +13,7 @@ use mentor_shared::service::Mentor;
 use mentor_shared::time::Timestamp;
 use mentor_shared::ApiError;
 use tarpc::context::Context;
+use tokio_util::sync::CancellationToken;
 
 use crate::queue::bus::Wait;
 use crate::queue::sql::NewJob;
@@ -25,15 +26,19 @@ pub struct Peer {
     daemon: Arc<Daemon>,
     user: UserId,
     greeted: Arc<AtomicBool>,
+    /// Cancelled when the daemon shuts down or the client's connection stops being read (it
+    /// left, or sent a bad frame): a long-poll then returns at once.
+    gone: CancellationToken,
 }
 
 impl Peer {
-    /// A new, not yet greeted, peer.
-    pub fn new(daemon: Arc<Daemon>, user: UserId) -> Peer {
+    /// A new, not yet greeted, peer. `gone` is cancelled once the connection stops being read.
+    pub fn new(daemon: Arc<Daemon>, user: UserId, gone: CancellationToken) -> Peer {
         Peer {
             daemon,
             user,
             greeted: Arc::new(AtomicBool::new(false)),
+            gone,
         }
     }
 
@@ -491,7 +496,7 @@ impl Mentor for Peer {
                     linger: std::time::Duration::from_millis(request.linger_ms),
                     coalesce: request.coalesce_progress,
                 },
-                &self.daemon.shutdown,
+                &self.gone,
             )
             .await)
     }

@@ -1,8 +1,10 @@
 //! The accept loop. Each connection is checked (same uid, via SO_PEERCRED), wrapped so that a
-//! malformed or oversize frame closes that connection alone, and served by tarpc; every task
-//! is tracked so shutdown can let in-flight requests finish. A connection has at most
-//! [`MAX_IN_FLIGHT`] requests in flight, so a client that sends requests and never reads the
-//! answers costs a bounded amount of memory.
+//! malformed or oversize frame, or one left half sent (see [`FrameClock`]), closes that
+//! connection alone, and served by tarpc; every task is tracked so shutdown can let in-flight
+//! requests finish. A connection has at most [`MAX_IN_FLIGHT`] requests in flight, so a client
+//! that sends requests and never reads the answers costs a bounded amount of memory. Once a
+//! connection's read side ends (the client left, or sent a bad frame), its waiting long-polls
+//! return at once, so the connection closes without waiting for them.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +18,9 @@ use mentor_shared::service::Mentor;
 use mentor_shared::wire;
 use tarpc::server::{BaseChannel, Channel};
 use tokio::net::{UnixListener, UnixStream};
-use tokio_util::sync::WaitForCancellationFutureOwned;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use crate::frame_clock::FrameClock;
 
 use crate::rpc::Peer;
 use crate::socket::my_uid;
@@ -66,15 +70,19 @@ pub const MAX_IN_FLIGHT: usize = 16;
 
 fn serve_connection(daemon: Arc<Daemon>, stream: UnixStream, user: UserId, pid: Option<i32>) {
     let max_frame = daemon.config.daemon.max_frame_bytes as usize;
+    let frame_limit = std::time::Duration::from_millis(daemon.config.daemon.frame_timeout_ms);
     let label = format!("pid {}", pid.map_or_else(|| "?".into(), |p| p.to_string()));
+    // Cancelled when the daemon shuts down or this connection's read side ends.
+    let gone = daemon.shutdown.child_token();
     let transport = Guarded {
         // A request whose deadline is more than `wire::MAX_DEADLINE` away is a bad frame.
-        inner: wire::transport(stream, max_frame),
+        inner: wire::transport(FrameClock::new(stream, frame_limit), max_frame),
         shutdown: Box::pin(daemon.shutdown.clone().cancelled_owned()),
+        gone: gone.clone(),
         closed: false,
         peer: label.clone(),
     };
-    let peer = Peer::new(daemon.clone(), user);
+    let peer = Peer::new(daemon.clone(), user, gone);
     let tasks = daemon.tasks.clone();
     daemon.connections.fetch_add(1, Ordering::Relaxed);
     // Counted down however the connection's task ends.
@@ -105,10 +113,12 @@ impl Drop for Counted {
 }
 
 /// A transport that ends its request stream (after in-flight responses are written) on the
-/// first bad frame or when the daemon shuts down, and logs why.
+/// first bad frame or when the daemon shuts down, and logs why. When its read side ends, for
+/// whatever reason, it cancels `gone`, which ends the connection's long-polls.
 struct Guarded<T> {
     inner: T,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    gone: CancellationToken,
     closed: bool,
     peer: String,
 }
@@ -125,17 +135,25 @@ where
             return Poll::Ready(None);
         }
         if self.shutdown.as_mut().poll(cx).is_ready() {
-            self.closed = true;
-            return Poll::Ready(None);
+            return self.close();
         }
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Ready(Some(Err(e))) => {
                 tracing::warn!(peer = %self.peer, error = %e, "bad frame; closing this connection");
-                self.closed = true;
-                Poll::Ready(None)
+                self.close()
             }
+            Poll::Ready(None) => self.close(),
             other => other,
         }
+    }
+}
+
+impl<T> Guarded<T> {
+    /// Ends the request stream and the connection's long-polls.
+    fn close<I>(&mut self) -> Poll<Option<I>> {
+        self.closed = true;
+        self.gone.cancel();
+        Poll::Ready(None)
     }
 }
 

@@ -120,6 +120,9 @@ pub struct SourcesConfig {
 pub struct DaemonConfig {
     /// Largest protocol frame accepted, in bytes.
     pub max_frame_bytes: u32,
+    /// Milliseconds a frame may take to arrive, from its first byte to its last. A client that
+    /// stops in the middle of a frame for longer is disconnected.
+    pub frame_timeout_ms: u64,
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace`).
     pub log_level: String,
 }
@@ -264,6 +267,7 @@ impl Default for DaemonConfig {
     fn default() -> Self {
         DaemonConfig {
             max_frame_bytes: 8 * 1024 * 1024,
+            frame_timeout_ms: 10_000,
             log_level: "info".to_string(),
         }
     }
@@ -543,6 +547,12 @@ impl Config {
             self.daemon.max_frame_bytes.into(),
             64 * 1024,
             256 * 1024 * 1024,
+        )?;
+        range(
+            "daemon.frame_timeout_ms",
+            self.daemon.frame_timeout_ms,
+            100,
+            600_000,
         )?;
         self.validate_tts()?;
         if !["error", "warn", "info", "debug", "trace"].contains(&self.daemon.log_level.as_str()) {

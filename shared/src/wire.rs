@@ -13,7 +13,7 @@ use tarpc::serde_transport::Transport;
 use tarpc::tokio_serde::{Deserializer, Serializer};
 use tarpc::tokio_util::codec::length_delimited::LengthDelimitedCodec;
 use tarpc::tokio_util::codec::Framed;
-use tokio::net::UnixStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::bytes::{Bytes, BytesMut};
 
 /// Default largest frame (8 MiB): far above any legitimate request, small enough that a
@@ -105,12 +105,14 @@ fn check_deadline(src: &[u8]) -> Result<(), serde_json::Error> {
     Ok(())
 }
 
-/// A JSON tarpc transport over a connected Unix stream.
-pub fn transport<Item, SinkItem>(
-    stream: UnixStream,
+/// A JSON tarpc transport over a connected Unix stream (or, in the daemon, the stream wrapped
+/// so that a frame left half sent is timed out).
+pub fn transport<S, Item, SinkItem>(
+    stream: S,
     max_frame: usize,
-) -> Transport<UnixStream, Item, SinkItem, Format<Item, SinkItem>>
+) -> Transport<S, Item, SinkItem, Format<Item, SinkItem>>
 where
+    S: AsyncRead + AsyncWrite,
     Item: for<'de> serde::Deserialize<'de>,
     SinkItem: serde::Serialize,
 {

@@ -7,8 +7,9 @@
 //!   `u32::MAX`), valid JSON of the wrong shape, JSON nested too deep, a request whose
 //!   deadline is beyond the clock's range or tarpc's timers (and one long but fine),
 //!   requests before the handshake (a `shutdown`, a `notebook_delete` and a `chat_send`
-//!   among them), a wrong protocol version, and half a frame then silence (held open a
-//!   while). Every connection that sent a bad frame must be closed by the daemon without an
+//!   among them), a wrong protocol version, and half a frame then silence (held open until
+//!   the end; the daemon must cut each one off at its frame limit, `daemon.frame_timeout_ms`,
+//!   3 s here). Every connection that sent a bad frame must be closed by the daemon without an
 //!   answer; a request before the handshake is refused (`handshake_required`) and a wrong
 //!   version too (`version_mismatch`), and nothing they asked for happens.
 //! - **Honest clients** (6 by default) call `status` and `notebook_show` in a loop from the
@@ -32,7 +33,8 @@
 //!   VmHWM) is reported and must stay under a bound.
 //!
 //! Afterwards the daemon is the same process, the notebook and conversation stored before
-//! the storm are intact, and once every client has gone its connection count is back to one.
+//! the storm are intact, and once every client has gone its connection count is back to one
+//! within 20 s (the never-readers' long-polls of a minute end when their clients leave).
 //! Then the same storm runs again on the drained daemon, alone: it must leave no connection
 //! behind either, and the daemon's memory must not grow (what the first round freed is
 //! reused; a leak per connection would show).
@@ -1153,6 +1155,144 @@ fn connections(rt: &tokio::runtime::Runtime, client: &MentorClient) -> u32 {
         .connections
 }
 
+/// Where the event log ends now.
+fn head(rt: &tokio::runtime::Runtime, client: &MentorClient) -> Cursor {
+    let now = EventsRequest {
+        after: None,
+        max_wait_ms: 0,
+        max_events: 1,
+        filter: EventFilter::default(),
+        linger_ms: 0,
+        coalesce_progress: false,
+    };
+    rt.block_on(async { answer(client.events_next(ctx(Duration::from_secs(10)), now).await) })
+        .expect("a cursor")
+        .cursor
+}
+
+/// The frame limit the tests give the daemon (`daemon.frame_timeout_ms`; 10 s by default).
+const FRAME_TIMEOUT_MS: u64 = 3000;
+
+/// Reads the answer to the handshake.
+fn shake_hands(s: &mut UnixStream) -> Result<(), String> {
+    send(
+        s,
+        &request(0, hello(u64::from(mentor_shared::PROTOCOL_VERSION)), 60),
+    )?;
+    let answer = read_answer(s)?;
+    if answer.contains("\"Ok\"") {
+        Ok(())
+    } else {
+        Err(format!("handshake: {answer}"))
+    }
+}
+
+/// A client that stops in the middle of a frame is cut off once the frame has taken longer
+/// than `daemon.frame_timeout_ms`, sending a byte now and then or not; one that leaves while a
+/// long-poll waits for events is let go at once, not when the long-poll would have ended.
+#[test]
+fn half_frames_are_cut_off_and_leaving_clients_are_let_go_at_once() {
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[daemon]\nframe_timeout_ms = {FRAME_TIMEOUT_MS}\n"
+    ));
+    env.mentor(&["daemon", "start"]).ok();
+    let dirs = env.dirs();
+    let socket = dirs.socket();
+    let rt = runtime();
+    let checker = rt.block_on(connect(&dirs)).expect("connect");
+    let limit = Duration::from_millis(FRAME_TIMEOUT_MS);
+
+    // Half a length prefix; a whole prefix and half the payload; the same, trickled.
+    let status = request(1, json!({"Status": {}}), 60);
+    let cuts: [(&str, &[u8], bool); 3] = [
+        ("half a length prefix", &status[..2], false),
+        ("half a payload", &status[..status.len() / 2], false),
+        (
+            "half a payload, a byte at a time",
+            &status[..status.len() / 2],
+            true,
+        ),
+    ];
+    for (what, bytes, trickle) in cuts {
+        let mut s = UnixStream::connect(&socket).expect("connect");
+        shake_hands(&mut s).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let began = Instant::now();
+        if trickle {
+            for byte in bytes {
+                send(&mut s, std::slice::from_ref(byte)).expect("write");
+                std::thread::sleep(limit / 4);
+                if began.elapsed() > limit * 2 {
+                    break;
+                }
+            }
+        } else {
+            send(&mut s, bytes).expect("write");
+        }
+        expect_closed(&mut s).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let took = began.elapsed();
+        assert!(
+            took >= limit,
+            "{what}: closed after {took:?}, before the frame limit of {limit:?}"
+        );
+    }
+    let log = env.log();
+    assert!(
+        log.matches("stopped in the middle of a frame").count() >= 3,
+        "{log}"
+    );
+
+    // A whole frame sent slowly enough, and silence between frames, are fine.
+    let mut s = UnixStream::connect(&socket).expect("connect");
+    shake_hands(&mut s).expect("handshake");
+    std::thread::sleep(limit + Duration::from_millis(500));
+    send(&mut s, &status[..3]).expect("write");
+    std::thread::sleep(limit / 4);
+    send(&mut s, &status[3..]).expect("write");
+    let answer = read_answer(&mut s).expect("the status after a pause");
+    assert!(answer.contains("\"Ok\""), "{answer}");
+
+    // A long-poll of a minute, then the client leaves.
+    let cursor = head(&rt, &checker);
+    let mut waiting = Vec::new();
+    for id in 0..4u64 {
+        let mut s = UnixStream::connect(&socket).expect("connect");
+        shake_hands(&mut s).expect("handshake");
+        let poll = json!({"EventsNext": {"request": {
+            "after": {"epoch": cursor.epoch, "seq": cursor.seq},
+            "max_wait_ms": 60_000, "max_events": 10,
+            "filter": {"job": null, "notebook": null}, "linger_ms": 0,
+            "coalesce_progress": false,
+        }}});
+        send(&mut s, &request(id + 1, poll, 120)).expect("write");
+        waiting.push(s);
+    }
+    let wait_until = Instant::now() + Duration::from_secs(10);
+    while connections(&rt, &checker) < 1 + 4 + 1 && Instant::now() < wait_until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        connections(&rt, &checker),
+        6,
+        "the checker, 4 long-polls and `s`"
+    );
+    drop(s);
+    drop(waiting);
+    let left_at = Instant::now();
+    let mut left = connections(&rt, &checker);
+    while left > 1 && left_at.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+        left = connections(&rt, &checker);
+    }
+    assert_eq!(left, 1, "connections counted 20 s after the clients left");
+    let took = left_at.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "the daemon took {took:?} to let go of clients that left during a long-poll"
+    );
+    env.mentor(&["daemon", "stop"]).ok();
+}
+
 #[test]
 fn the_daemon_survives_socket_abuse() {
     let sizes = Sizes::from_env();
@@ -1160,7 +1300,10 @@ fn the_daemon_survives_socket_abuse() {
     server.forget_bodies();
     server.set_responder(teacher);
     let env = TestEnv::new();
-    env.use_model(&server.base_url(), "max_concurrent = 16");
+    env.use_model(
+        &server.base_url(),
+        &format!("max_concurrent = 16\n\n[daemon]\nframe_timeout_ms = {FRAME_TIMEOUT_MS}"),
+    );
     env.mentor(&["daemon", "start"]).ok();
     // From here: `mentor` above built the binaries if they were not up to date.
     let began = Instant::now();
@@ -1213,26 +1356,7 @@ fn the_daemon_survives_socket_abuse() {
         }
         ids
     });
-    let cursor = rt
-        .block_on(async {
-            answer(
-                checker
-                    .events_next(
-                        ctx(Duration::from_secs(10)),
-                        EventsRequest {
-                            after: None,
-                            max_wait_ms: 0,
-                            max_events: 1,
-                            filter: EventFilter::default(),
-                            linger_ms: 0,
-                            coalesce_progress: false,
-                        },
-                    )
-                    .await,
-            )
-        })
-        .expect("a cursor")
-        .cursor;
+    let cursor = head(&rt, &checker);
     let rss_setup = proc_kib(pid, "VmRSS:").unwrap_or(0);
 
     let setup_took = began.elapsed();
@@ -1339,21 +1463,18 @@ fn the_daemon_survives_socket_abuse() {
     };
     let (listers, subscribers) = (pushed(false), pushed(true));
     let after = snapshot(&rt, &checker, &kept);
-    let held_open = held
+    // Every half frame still held is cut off by the frame limit (`CLOSE_WITHIN` is longer).
+    let held_open: Vec<String> = held
         .iter_mut()
-        .map(|s| {
-            let _ = s.set_nonblocking(true);
-            matches!(s.read(&mut [0u8; 1]), Err(e) if e.kind() == ErrorKind::WouldBlock)
-        })
-        .filter(|open| *open)
-        .count();
+        .filter_map(|s| expect_closed(s).err())
+        .collect();
     let held_count = held.len();
     drop(held);
     drop(never_readers);
     let drained = Instant::now();
     let mut left = connections(&rt, &checker);
-    // A connection whose client has gone still waits for its long-polls (at most 60 s).
-    while left > 1 && drained.elapsed() < Duration::from_secs(75) {
+    // Long-polls of clients that left end at once: no waiting for their minute.
+    while left > 1 && drained.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
         left = connections(&rt, &checker);
     }
@@ -1423,7 +1544,8 @@ fn the_daemon_survives_socket_abuse() {
         ));
     }
     line(format!(
-        "half frames still held at the end: {held_count}, of which the daemon still kept open: {held_open}"
+        "half frames still held at the end: {held_count}, of which the daemon kept open past the frame limit: {}",
+        held_open.len()
     ));
     line(format!(
         "connections the daemon counts after everyone left: {left} (1 is the checker)"
@@ -1573,9 +1695,13 @@ fn the_daemon_survives_socket_abuse() {
         mib(peak),
         sizes.max_rss_mib
     );
+    assert!(
+        held_open.is_empty(),
+        "half frames the daemon did not cut off: {held_open:?}"
+    );
     assert_eq!(
         left, 1,
-        "connections the daemon still counts once everyone left"
+        "connections the daemon still counts 20 s after everyone left"
     );
     for (kind, t) in &again {
         assert_eq!(t.failed, 0, "second storm, {kind:?}: {:?}", t.failures);
