@@ -97,10 +97,21 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
             path: dirs.socket(),
             source: std::io::Error::other(e.to_string()),
         })?;
-    let llm = llm::Llm::new(&config.llm).map_err(|e| StartError::Io {
-        path: dirs.config_file(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let llm = llm::Llm::new(&config.llm)
+        .map_err(|e| StartError::Io {
+            path: dirs.config_file(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+        .with_local(config.local_model_path(&dirs), &config.llm.local);
+    // Load the local model now, off any request's path, if it is the one that will answer.
+    let preload = llm.clone();
+    tokio::spawn(async move {
+        if preload.choice().await == llm::Choice::Local {
+            if let Some(local) = preload.local() {
+                local.preload();
+            }
+        }
+    });
     let mut handlers: Vec<Arc<dyn queue::JobHandler>> = Vec::new();
     if test_handlers {
         tracing::warn!("scripted test job handler enabled");

@@ -16,7 +16,11 @@ pub fn init(dirs: &Dirs, level: &str) -> std::io::Result<WorkerGuard> {
     let filter = std::env::var("MENTOR_LOG")
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(format!("{level},tarpc=warn,hyper=warn,reqwest=warn")));
+        .unwrap_or_else(|| {
+            EnvFilter::new(format!(
+                "{level},tarpc=warn,hyper=warn,reqwest=warn,llama-cpp-2=warn,llama_cpp_2=warn"
+            ))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -52,7 +52,41 @@ pub struct LlmConfig {
     /// How jobs ask for JSON: `auto` (a `json_schema` response format, falling back to plain
     /// instructions when the server refuses it), `json_schema`, or `instructions`.
     pub structured_output: String,
+    /// Which model answers: `auto` (the server at `base_url` when it is reachable, else the
+    /// local model when one is installed), `openai` (always the server), `local` (always
+    /// the local model).
+    pub provider: String,
+    /// The local model, run inside the daemon.
+    pub local: LocalLlmConfig,
 }
+
+/// The local model (`[llm.local]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalLlmConfig {
+    /// The GGUF file; empty: the one `./install.sh` installs (`<data dir>/models/local.gguf`).
+    pub model: String,
+    /// Tokens the model's context holds (prompt and answer together).
+    pub context_tokens: u32,
+    /// CPU threads; 0: one per core.
+    pub threads: u32,
+    /// Seconds without a request before the model is dropped from memory.
+    pub unload_after_secs: u64,
+}
+
+impl Default for LocalLlmConfig {
+    fn default() -> Self {
+        LocalLlmConfig {
+            model: String::new(),
+            context_tokens: 4096,
+            threads: 0,
+            unload_after_secs: 600,
+        }
+    }
+}
+
+/// The providers `llm.provider` accepts.
+pub const LLM_PROVIDERS: &str = "auto, openai, local";
 
 // The API key must never reach a log: Debug redacts it.
 impl fmt::Debug for LlmConfig {
@@ -66,6 +100,8 @@ impl fmt::Debug for LlmConfig {
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_concurrent", &self.max_concurrent)
             .field("structured_output", &self.structured_output)
+            .field("provider", &self.provider)
+            .field("local", &self.local)
             .finish()
     }
 }
@@ -225,6 +261,8 @@ impl Default for LlmConfig {
             idle_timeout_secs: 60,
             max_concurrent: 2,
             structured_output: "auto".to_string(),
+            provider: "auto".to_string(),
+            local: LocalLlmConfig::default(),
         }
     }
 }
@@ -409,6 +447,9 @@ impl Config {
         if let Some(model) = nonempty("MENTOR_LLM_MODEL") {
             self.llm.model = model.trim().to_string();
         }
+        if let Some(provider) = nonempty("MENTOR_LLM_PROVIDER") {
+            self.llm.provider = provider.trim().to_string();
+        }
         if let Some(key) = nonempty("MENTOR_LLM_API_KEY") {
             self.llm.api_key = Some(key.trim().to_string());
         }
@@ -425,6 +466,7 @@ impl Config {
             let var = match key.as_str() {
                 "llm.base_url" => "MENTOR_LLM_URL",
                 "llm.model" => "MENTOR_LLM_MODEL",
+                "llm.provider" => "MENTOR_LLM_PROVIDER",
                 "language" => "MENTOR_LANG",
                 "tts.engine" => "MENTOR_TTS_ENGINE",
                 _ => "MENTOR_*",
@@ -437,6 +479,19 @@ impl Config {
                 problem,
             }
         })
+    }
+
+    /// The local model's file: `llm.local.model` (a leading `~/` is the home directory), or
+    /// where `./install.sh` puts it.
+    pub fn local_model_path(&self, dirs: &crate::paths::Dirs) -> PathBuf {
+        let configured = self.llm.local.model.trim();
+        if configured.is_empty() {
+            return dirs.default_local_model();
+        }
+        match (configured.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => PathBuf::from(configured),
+        }
     }
 
     /// Checks value ranges; returns the offending key and the problem.
@@ -512,6 +567,26 @@ impl Config {
                 ),
             ));
         }
+        if !["auto", "openai", "local"].contains(&self.llm.provider.as_str()) {
+            return Err((
+                "llm.provider".into(),
+                ConfigProblem::OneOf(self.llm.provider.clone(), LLM_PROVIDERS),
+            ));
+        }
+        let local = &self.llm.local;
+        range(
+            "llm.local.context_tokens",
+            local.context_tokens.into(),
+            512,
+            1 << 20,
+        )?;
+        range("llm.local.threads", local.threads.into(), 0, 1024)?;
+        range(
+            "llm.local.unload_after_secs",
+            local.unload_after_secs,
+            1,
+            7 * 86_400,
+        )?;
         range("jobs.concurrency", self.jobs.concurrency.into(), 1, 64)?;
         range("jobs.max_attempts", self.jobs.max_attempts.into(), 1, 100)?;
         range("jobs.timeout_secs", self.jobs.timeout_secs, 1, 7 * 86_400)?;

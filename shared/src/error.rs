@@ -341,6 +341,20 @@ pub enum ApiError {
         /// The validation error.
         reason: String,
     },
+    /// The local model file is not there.
+    #[error("no local model at {path}")]
+    LocalModelMissing {
+        /// Where it was looked for.
+        path: String,
+    },
+    /// The local model cannot be used: not a GGUF file, damaged, or llama.cpp failed.
+    #[error("the local model {path} cannot be used: {reason}")]
+    LocalModel {
+        /// The model file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A prompt template (an override in the config directory) is broken.
     #[error("prompt template {file}: {reason}")]
     PromptTemplate {
@@ -615,6 +629,15 @@ impl ApiError {
                 }
             }
             ApiError::LlmOutput { reason } => t!(l, "err-llm-output", reason = reason.as_str()),
+            ApiError::LocalModelMissing { path } => {
+                t!(l, "err-local-model-missing", path = path.as_str())
+            }
+            ApiError::LocalModel { path, reason } => t!(
+                l,
+                "err-local-model",
+                path = path.as_str(),
+                reason = reason.as_str()
+            ),
             ApiError::PromptTemplate { file, reason } => t!(
                 l,
                 "err-prompt-template",

@@ -88,6 +88,11 @@ impl Dirs {
         self.data.join("mentor.db")
     }
 
+    /// Where `./install.sh` puts the local model (`llm.local.model` empty).
+    pub fn default_local_model(&self) -> PathBuf {
+        self.data.join("models").join("local.gguf")
+    }
+
     /// The daemon's socket.
     pub fn socket(&self) -> PathBuf {
         self.runtime.join("mentord.sock")

@@ -405,3 +405,17 @@ pub fn tree(dir: &Path) -> Vec<PathBuf> {
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     tree(dir).into_iter().filter(|p| p.is_file()).collect()
 }
+
+/// Where `./install.sh --test` caches the test model (SmolLM2-135M-Instruct, Q4_1):
+/// `$XDG_CACHE_HOME/mentor/models/`, else `~/.cache/mentor/models/`.
+pub fn test_model_path() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache
+        .join("mentor")
+        .join("models")
+        .join("SmolLM2-135M-Instruct.Q4_1.gguf")
+}

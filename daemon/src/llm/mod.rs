@@ -9,16 +9,18 @@
 mod assemble;
 mod error;
 mod gate;
+pub mod local;
 mod stream;
 mod structured;
 mod wire;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use mentor_shared::config::LlmConfig;
+use mentor_shared::config::{LlmConfig, LocalLlmConfig};
 use mentor_shared::ApiError;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest_eventsource::{Error as EsError, Event, EventSource};
@@ -27,6 +29,7 @@ use tokio::time::Instant;
 pub use assemble::{Completion, Delta, Usage};
 pub use error::is_transient;
 pub use gate::{Gate, Permit, Priority};
+pub use local::{Local, Status as LocalStatus};
 pub use stream::Stream;
 pub use wire::{ChatRequest, JsonSchema, ToolSpec, WireMessage};
 
@@ -62,7 +65,38 @@ struct Inner {
     mode: StructuredMode,
     /// Set once the server refused `response_format` in auto mode.
     schema_refused: AtomicBool,
+    /// `llm.provider`.
+    provider: Provider,
+    /// The local model, unless the provider is `openai`.
+    local: Option<Local>,
+    /// The local model answers one request at a time; chat before jobs here too.
+    local_gate: Gate,
+    /// In `auto`, the last choice and when it was made.
+    chosen: Mutex<Option<(Instant, Choice)>>,
 }
+
+/// `llm.provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    Auto,
+    Server,
+    Local,
+}
+
+/// Which model answers a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// The model server at `llm.base_url`.
+    Server,
+    /// The local model.
+    Local,
+}
+
+/// How long an `auto` choice holds before the server is tried again.
+const CHOICE_FOR: Duration = Duration::from_secs(10);
+
+/// How long `auto` waits for the server's port to answer.
+const PROBE_FOR: Duration = Duration::from_millis(500);
 
 impl std::fmt::Debug for Llm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -153,32 +187,114 @@ impl Llm {
                 gate: Gate::new(usize::try_from(config.max_concurrent).unwrap_or(1)),
                 mode,
                 schema_refused: AtomicBool::new(false),
+                provider: match config.provider.as_str() {
+                    "openai" => Provider::Server,
+                    "local" => Provider::Local,
+                    _ => Provider::Auto,
+                },
+                local: None,
+                local_gate: Gate::new(1),
+                chosen: Mutex::new(None),
             }),
         })
+    }
+
+    /// The same client with the local model at `path` (the engine starts, the model is not
+    /// loaded yet). Without it, or with `llm.provider = "openai"`, only the server is used.
+    pub fn with_local(self, path: PathBuf, config: &LocalLlmConfig) -> Llm {
+        if self.inner.provider == Provider::Server {
+            return self;
+        }
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
+        let settings = local::Settings {
+            context_tokens: config.context_tokens,
+            threads: i32::try_from(threads).unwrap_or(1),
+            unload_after: Duration::from_secs(config.unload_after_secs),
+        };
+        let local = Local::new(path, settings);
+        self.rebuild(|inner| inner.local = Some(local))
+    }
+
+    /// A copy of the client with one change.
+    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Llm {
+        let i = &self.inner;
+        let mut inner = Inner {
+            http: i.http.clone(),
+            url: i.url.clone(),
+            model: i.model.clone(),
+            auth: i.auth.clone(),
+            connect: i.connect,
+            first_token: i.first_token,
+            idle: i.idle,
+            gate: i.gate.clone(),
+            mode: i.mode,
+            schema_refused: AtomicBool::new(i.schema_refused.load(Ordering::Relaxed)),
+            provider: i.provider,
+            local: i.local.clone(),
+            local_gate: i.local_gate.clone(),
+            chosen: Mutex::new(None),
+        };
+        change(&mut inner);
+        Llm {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The local model, when there is one.
+    pub fn local(&self) -> Option<&Local> {
+        self.inner.local.as_ref()
+    }
+
+    /// Which model answers now: for `auto`, the server when its port answers, else the
+    /// local model when its file is there, else the server (whose error then says what is
+    /// wrong). Decided again after [`CHOICE_FOR`].
+    pub async fn choice(&self) -> Choice {
+        let i = &self.inner;
+        let local_installed = i.local.as_ref().is_some_and(Local::installed);
+        match i.provider {
+            Provider::Server => return Choice::Server,
+            Provider::Local if i.local.is_some() => return Choice::Local,
+            Provider::Local => return Choice::Server,
+            Provider::Auto if !local_installed => return Choice::Server,
+            Provider::Auto => {}
+        }
+        if let Ok(chosen) = i.chosen.lock() {
+            if let Some((at, choice)) = *chosen {
+                if at.elapsed() < CHOICE_FOR {
+                    return choice;
+                }
+            }
+        }
+        let choice = if reachable(&i.url, PROBE_FOR.min(i.connect)).await {
+            Choice::Server
+        } else {
+            Choice::Local
+        };
+        if let Ok(mut chosen) = i.chosen.lock() {
+            if chosen.map(|(_, c)| c) != Some(choice) {
+                tracing::info!(?choice, url = %i.url, "model provider chosen (llm.provider = auto)");
+            }
+            *chosen = Some((Instant::now(), choice));
+        }
+        choice
     }
 
     /// The same client with other deadlines (tests use fractions of a second). Errors report
     /// the limits rounded up to whole seconds.
     pub fn with_timeouts(self, connect: Duration, first_token: Duration, idle: Duration) -> Llm {
-        let i = &self.inner;
         let http = Clients::new(connect).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot rebuild the HTTP client; keeping the connect timeout");
-            i.http.clone()
+            self.inner.http.clone()
         });
-        Llm {
-            inner: Arc::new(Inner {
-                http,
-                url: i.url.clone(),
-                model: i.model.clone(),
-                auth: i.auth.clone(),
-                connect,
-                first_token,
-                idle,
-                gate: i.gate.clone(),
-                mode: i.mode,
-                schema_refused: AtomicBool::new(i.schema_refused.load(Ordering::Relaxed)),
-            }),
-        }
+        self.rebuild(|inner| {
+            inner.http = http;
+            inner.connect = connect;
+            inner.first_token = first_token;
+            inner.idle = idle;
+        })
     }
 
     /// The chat-completions URL, for messages.
@@ -210,8 +326,21 @@ impl Llm {
             .await
     }
 
-    /// Sends a prepared body (see [`wire::body`]).
+    /// Sends a prepared body (see [`wire::body`]) to the server, or hands it to the local
+    /// model.
     async fn open(&self, body: serde_json::Value, priority: Priority) -> Result<Stream, ApiError> {
+        if let (Choice::Local, Some(local)) = (self.choice().await, &self.inner.local) {
+            let i = &self.inner;
+            let permit = i.local_gate.acquire(priority).await;
+            let answer = local.open(body)?;
+            let limits = stream::Limits {
+                started: Instant::now(),
+                first_token: i.first_token,
+                idle: i.idle,
+            };
+            let label = local.path().display().to_string();
+            return Ok(Stream::local(answer, permit, label, limits));
+        }
         let i = &self.inner;
         let url = i.url.as_str();
         let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::Internal {
@@ -265,4 +394,27 @@ impl Llm {
         );
         Err(fail)
     }
+}
+
+/// Whether something listens at the host and port of `url` (a TCP connection within
+/// `within`).
+async fn reachable(url: &str, within: Duration) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
+        return false;
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    matches!(
+        tokio::time::timeout(
+            within,
+            tokio::net::TcpStream::connect((host.as_str(), port))
+        )
+        .await,
+        Ok(Ok(_))
+    )
 }

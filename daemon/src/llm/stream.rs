@@ -17,14 +17,32 @@ use tokio::time::Instant;
 use super::assemble::{Assembler, Completion, Delta, Deltas};
 use super::error::{self, protocol, ENDED_EARLY};
 use super::gate::Permit;
+use super::local::{Answer, Item};
 
 /// Events taken in one `next()` without waiting, at most, so a flood still comes in pieces.
 const BATCH_EVENTS: usize = 1024;
 
+/// Where an answer comes from.
+enum Source {
+    /// A model server's event stream.
+    Server(Box<EventSource>),
+    /// The local model's chunks.
+    Local(Answer),
+}
+
+impl Source {
+    fn close(&mut self) {
+        match self {
+            Source::Server(events) => events.close(),
+            Source::Local(answer) => answer.close(),
+        }
+    }
+}
+
 /// A streamed answer. Holds its place at the gate until dropped; dropping it closes the
-/// connection.
+/// connection (or stops the local model).
 pub struct Stream {
-    events: EventSource,
+    source: Source,
     _permit: Permit,
     url: String,
     answer: Assembler,
@@ -58,8 +76,17 @@ pub(crate) struct Limits {
 
 impl Stream {
     pub(crate) fn new(events: EventSource, permit: Permit, url: String, limits: Limits) -> Stream {
+        Stream::from_source(Source::Server(Box::new(events)), permit, url, limits)
+    }
+
+    /// An answer of the local model; `label` (the model file) stands for the URL in errors.
+    pub(crate) fn local(answer: Answer, permit: Permit, label: String, limits: Limits) -> Stream {
+        Stream::from_source(Source::Local(answer), permit, label, limits)
+    }
+
+    fn from_source(source: Source, permit: Permit, url: String, limits: Limits) -> Stream {
         Stream {
-            events,
+            source,
             _permit: permit,
             url,
             answer: Assembler::default(),
@@ -90,13 +117,37 @@ impl Stream {
                 None => (self.first_token_by, "first_token", self.first_token),
                 Some(_) => (Instant::now() + self.idle, "idle", self.idle),
             };
-            match tokio::time::timeout_at(deadline, next_event(&mut self.events)).await {
+            if let Source::Local(answer) = &mut self.source {
+                match tokio::time::timeout_at(deadline, answer.items.recv()).await {
+                    Ok(item) => self.take_local(item),
+                    Err(_) => self.stop(Err(error::timeout(&self.url, phase, limit))),
+                }
+                let mut taken = 1;
+                while self.end.is_none() && taken < BATCH_EVENTS {
+                    let Source::Local(answer) = &mut self.source else {
+                        break;
+                    };
+                    match answer.items.try_recv() {
+                        Ok(item) => self.take_local(Some(item)),
+                        Err(_) => break,
+                    }
+                    taken += 1;
+                }
+                continue;
+            }
+            let Source::Server(events) = &mut self.source else {
+                continue;
+            };
+            match tokio::time::timeout_at(deadline, next_event(&mut **events)).await {
                 Ok(event) => self.take(event),
                 Err(_) => self.stop(Err(error::timeout(&self.url, phase, limit))),
             }
             let mut taken = 1;
             while self.end.is_none() && taken < BATCH_EVENTS {
-                match next_event(&mut self.events).now_or_never() {
+                let Source::Server(events) = &mut self.source else {
+                    break;
+                };
+                match next_event(&mut **events).now_or_never() {
                     Some(event) => self.take(event),
                     None => break,
                 }
@@ -151,6 +202,24 @@ impl Stream {
         }
     }
 
+    /// Handles one item from the local model (`None`: its thread dropped the request).
+    fn take_local(&mut self, item: Option<Item>) {
+        match item {
+            Some(Item::Data(data)) => {
+                self.first_event_at.get_or_insert_with(Instant::now);
+                let (url, answer, ready) = (&self.url, &mut self.answer, &mut self.ready);
+                if let Some(end) = on_message(answer, url, "", &data, ready) {
+                    self.stop(end);
+                }
+            }
+            Some(Item::Error(reason)) => self.stop(Err(ApiError::LocalModel {
+                path: self.url.clone(),
+                reason,
+            })),
+            None => self.stop(Err(protocol(&self.url, ENDED_EARLY))),
+        }
+    }
+
     /// The connection ended, cleanly or not: fine after a finish reason, else a cut.
     fn ended(&mut self, cause: Option<reqwest::Error>) {
         if self.answer.finished() {
@@ -169,7 +238,7 @@ impl Stream {
         if self.end.is_some() {
             return;
         }
-        self.events.close();
+        self.source.close();
         let usage = self.answer.usage().unwrap_or_default();
         let first_token_ms = self
             .first_event_at

@@ -1,0 +1,180 @@
+//! Tool calls in a local model's own words: Qwen2.5, Hermes and SmolLM2 write each call as
+//! `<tool_call>{"name": …, "arguments": {…}}</tool_call>` in the answer's text. [`Splitter`]
+//! takes the text as it is generated and separates the calls from the words meant for the
+//! learner, holding back only what could still become a tag.
+
+use serde_json::Value;
+
+const OPEN: &str = "<tool_call>";
+const CLOSE: &str = "</tool_call>";
+
+/// A piece of a local model's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// Text for the learner.
+    Text(String),
+    /// A call: the tool's name (empty when the model wrote no readable name) and its
+    /// arguments as JSON text (as written when they are not JSON, for the tool to refuse).
+    Call { name: String, arguments: String },
+}
+
+/// Separates tool calls from text, as the text streams.
+#[derive(Debug, Default)]
+pub struct Splitter {
+    held: String,
+    in_call: bool,
+}
+
+impl Splitter {
+    /// Takes the next generated text.
+    pub fn push(&mut self, text: &str, out: &mut Vec<Piece>) {
+        self.held.push_str(text);
+        loop {
+            if self.in_call {
+                let Some(end) = self.held.find(CLOSE) else {
+                    return;
+                };
+                let body: String = self.held[..end].to_string();
+                self.held.drain(..end + CLOSE.len());
+                out.push(call(&body));
+                self.in_call = false;
+            } else if let Some(start) = self.held.find(OPEN) {
+                let before = &self.held[..start];
+                if !before.trim().is_empty() {
+                    out.push(Piece::Text(before.to_string()));
+                }
+                self.held.drain(..start + OPEN.len());
+                self.in_call = true;
+            } else {
+                // Everything but a tail that may be the start of `<tool_call>`.
+                let keep = partial_tag_len(&self.held);
+                let cut = self.held.len() - keep;
+                if cut > 0 {
+                    out.push(Piece::Text(self.held[..cut].to_string()));
+                    self.held.drain(..cut);
+                }
+                return;
+            }
+        }
+    }
+
+    /// The end of the answer: what was held back, and a call left open (a model stopped
+    /// before writing `</tool_call>`) if its JSON is complete.
+    pub fn finish(&mut self, out: &mut Vec<Piece>) {
+        let rest = std::mem::take(&mut self.held);
+        if self.in_call {
+            self.in_call = false;
+            if !rest.trim().is_empty() {
+                out.push(call(&rest));
+            }
+        } else if !rest.is_empty() {
+            out.push(Piece::Text(rest));
+        }
+    }
+}
+
+/// The length of the longest end of `s` that begins `<tool_call>`.
+fn partial_tag_len(s: &str) -> usize {
+    (1..OPEN.len())
+        .rev()
+        .find(|&n| {
+            s.len() >= n && s.is_char_boundary(s.len() - n) && OPEN.starts_with(&s[s.len() - n..])
+        })
+        .unwrap_or(0)
+}
+
+/// A call from the text between the tags.
+fn call(body: &str) -> Piece {
+    let body = body.trim();
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
+        return Piece::Call {
+            name: String::new(),
+            arguments: body.to_string(),
+        };
+    };
+    let name = map
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    // `parameters` is what Llama 3 models write.
+    let arguments = match map.get("arguments").or_else(|| map.get("parameters")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "{}".to_string(),
+        Some(other) => other.to_string(),
+    };
+    Piece::Call { name, arguments }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(pieces: &[&str]) -> Vec<Piece> {
+        let mut s = Splitter::default();
+        let mut out = Vec::new();
+        for p in pieces {
+            s.push(p, &mut out);
+        }
+        s.finish(&mut out);
+        // Neighbouring text pieces as one, as the stream reader merges them.
+        let mut merged: Vec<Piece> = Vec::new();
+        for p in out {
+            match (merged.last_mut(), p) {
+                (Some(Piece::Text(a)), Piece::Text(b)) => a.push_str(&b),
+                (_, p) => merged.push(p),
+            }
+        }
+        merged
+    }
+
+    #[test]
+    fn text_and_calls_come_apart_however_the_text_is_cut() {
+        let answer = "Let me look.<tool_call>\n{\"name\": \"search_sources\", \"arguments\": \
+                      {\"query\": \"cells\"}}\n</tool_call>Found it: a < b.";
+        let expected = vec![
+            Piece::Text("Let me look.".into()),
+            Piece::Call {
+                name: "search_sources".into(),
+                arguments: r#"{"query":"cells"}"#.into(),
+            },
+            Piece::Text("Found it: a < b.".into()),
+        ];
+        for size in 1..answer.len() {
+            let chars: Vec<char> = answer.chars().collect();
+            let pieces: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
+            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            assert_eq!(split(&refs), expected, "pieces of {size}");
+        }
+    }
+
+    #[test]
+    fn odd_calls_still_reach_the_tool_which_refuses_them() {
+        assert_eq!(
+            split(&["<tool_call>not json</tool_call>"]),
+            vec![Piece::Call {
+                name: String::new(),
+                arguments: "not json".into()
+            }]
+        );
+        assert_eq!(
+            split(&[r#"<tool_call>{"name": "x", "parameters": {"a": 1}}"#]),
+            vec![Piece::Call {
+                name: "x".into(),
+                arguments: r#"{"a":1}"#.into()
+            }]
+        );
+        assert_eq!(
+            split(&[r#"<tool_call>{"name": "x", "arguments": "{\"a\": 1}"}</tool_call>"#]),
+            vec![Piece::Call {
+                name: "x".into(),
+                arguments: r#"{"a": 1}"#.into()
+            }]
+        );
+        assert_eq!(
+            split(&["just <tool_c"]),
+            vec![Piece::Text("just <tool_c".into())]
+        );
+        assert_eq!(split(&["é<tool"]), vec![Piece::Text("é<tool".into())]);
+    }
+}

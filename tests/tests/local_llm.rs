@@ -1,0 +1,252 @@
+//! The local provider with the real SmolLM2-135M-Instruct GGUF file (fetched and cached by
+//! `./install.sh --test`; `MENTOR_TEST_MODEL` names another): a streamed reply, JSON that
+//! matches a schema (grammar-constrained), a cancel that stops generation within 200 ms,
+//! missing and damaged files refused with their path, and `auto` choosing the scripted
+//! server when it is up and the local model when it is not.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mentor_daemon::llm::{ChatRequest, Choice, Delta, JsonSchema, Llm, Priority, WireMessage};
+use mentor_shared::config::{LlmConfig, LocalLlmConfig};
+use mentor_shared::ApiError;
+use mentor_tests::openai::{closed_port_url, ScriptedServer};
+use serde_json::{json, Value};
+
+/// The test model: `MENTOR_TEST_MODEL`, else where `./install.sh --test` caches it.
+fn model() -> PathBuf {
+    let path = std::env::var_os("MENTOR_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(mentor_tests::test_model_path);
+    assert!(
+        path.is_file(),
+        "the test model {} is missing: run ./install.sh --test (it fetches and caches it), or \
+         set MENTOR_TEST_MODEL to a GGUF file",
+        path.display()
+    );
+    path
+}
+
+fn local(provider: &str, base_url: &str, path: &Path) -> Llm {
+    let config = LlmConfig {
+        base_url: base_url.to_string(),
+        provider: provider.to_string(),
+        ..LlmConfig::default()
+    };
+    let local = LocalLlmConfig {
+        context_tokens: 2048,
+        ..LocalLlmConfig::default()
+    };
+    Llm::new(&config)
+        .expect("client")
+        .with_local(path.to_path_buf(), &local)
+}
+
+fn ask(text: &str, max_tokens: u32) -> ChatRequest {
+    ChatRequest {
+        messages: vec![
+            WireMessage::System("You are a patient teacher.".into()),
+            WireMessage::User(text.into()),
+        ],
+        tools: Vec::new(),
+        temperature: Some(0.0),
+        max_tokens: Some(max_tokens),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn the_local_model_streams_a_reply() {
+    let llm = local("local", &closed_port_url(), &model());
+    let rt = runtime();
+    rt.block_on(async {
+        let mut stream = llm
+            .stream(
+                &ask("What is photosynthesis? Explain it briefly.", 40),
+                Priority::Chat,
+            )
+            .await
+            .expect("the local model answers");
+        let mut pieces = Vec::new();
+        while let Some(delta) = stream.next().await.expect("no error") {
+            if let Delta::Text(t) = delta {
+                pieces.push(t);
+            }
+        }
+        let done = stream.finish();
+        assert!(pieces.len() >= 2, "streamed in pieces: {pieces:?}");
+        assert_eq!(pieces.concat(), done.text);
+        assert!(done.text.split_whitespace().count() >= 5, "{:?}", done.text);
+        let usage = done.usage.expect("token counts");
+        assert!(usage.prompt_tokens > 10, "{usage:?}");
+        assert_eq!(usage.completion_tokens, 40, "{usage:?}");
+        assert_eq!(done.finish_reason.as_deref(), Some("length"));
+    });
+}
+
+#[test]
+fn structured_output_matches_the_schema() {
+    let llm = local("local", &closed_port_url(), &model());
+    let schema = JsonSchema {
+        name: "quiz".into(),
+        schema: json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["title", "questions"],
+            "properties": {
+                "title": {"type": "string", "maxLength": 60},
+                "questions": {
+                    "type": "array", "minItems": 2, "maxItems": 2,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["question", "options", "answer"],
+                        "properties": {
+                            "question": {"type": "string", "maxLength": 120},
+                            "options": {
+                                "type": "array", "minItems": 4, "maxItems": 4,
+                                "items": {"type": "string", "maxLength": 60}
+                            },
+                            "answer": {"type": "integer", "minimum": 0, "maximum": 3}
+                        }
+                    }
+                }
+            }
+        }),
+    };
+    let messages = vec![
+        WireMessage::System("You write quizzes.".into()),
+        WireMessage::User("Write a quiz of two questions about the water cycle.".into()),
+    ];
+    let rt = runtime();
+    let quiz: Value = rt
+        .block_on(llm.structured(messages, &schema, |_: &Value| Ok(()), Priority::Job))
+        .expect("JSON that matches the schema");
+    let questions = quiz["questions"].as_array().expect("questions");
+    assert_eq!(questions.len(), 2, "{quiz:#}");
+    for q in questions {
+        assert_eq!(q["options"].as_array().map(Vec::len), Some(4), "{quiz:#}");
+        assert!(
+            (0..=3).contains(&q["answer"].as_i64().unwrap_or(-1)),
+            "{quiz:#}"
+        );
+        assert!(q["question"].is_string(), "{quiz:#}");
+    }
+    assert!(quiz["title"].is_string(), "{quiz:#}");
+}
+
+#[test]
+fn a_cancel_stops_generation_within_200_ms() {
+    let llm = local("local", &closed_port_url(), &model());
+    let engine = llm.local().expect("a local model").clone();
+    let rt = runtime();
+    rt.block_on(async {
+        let request = ChatRequest {
+            temperature: Some(0.8),
+            ..ask(
+                "Write a very long story about a dragon who learns to read.",
+                4000,
+            )
+        };
+        let mut stream = llm.stream(&request, Priority::Chat).await.expect("answers");
+        // Well into the answer: a few pieces read.
+        for _ in 0..5 {
+            stream.next().await.expect("no error").expect("more");
+        }
+        assert!(engine.busy(), "generating");
+        let dropped = Instant::now();
+        drop(stream);
+        while engine.busy() && dropped.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let took = dropped.elapsed();
+        assert!(!engine.busy(), "still generating 5 s after the cancel");
+        assert!(
+            took < Duration::from_millis(200),
+            "generation stopped {took:?} after the cancel"
+        );
+    });
+}
+
+#[test]
+fn missing_and_damaged_files_are_refused_with_their_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rt = runtime();
+    let request = ask("Hello", 4);
+
+    let missing = dir.path().join("none.gguf");
+    let llm = local("local", &closed_port_url(), &missing);
+    let e = rt
+        .block_on(llm.stream(&request, Priority::Chat))
+        .expect_err("no model");
+    assert!(
+        matches!(&e, ApiError::LocalModelMissing { path } if path == &missing.display().to_string()),
+        "{e:?}"
+    );
+
+    let not_gguf = dir.path().join("notes.gguf");
+    std::fs::write(&not_gguf, "these are my notes, not a model").expect("write");
+    let llm = local("local", &closed_port_url(), &not_gguf);
+    let e = rt
+        .block_on(llm.stream(&request, Priority::Chat))
+        .expect_err("not a model");
+    assert!(
+        matches!(&e, ApiError::LocalModel { path, reason }
+            if path == &not_gguf.display().to_string() && reason.contains("not a GGUF file")),
+        "{e:?}"
+    );
+
+    // A GGUF file cut short, as an interrupted copy leaves it.
+    let cut = dir.path().join("cut.gguf");
+    let bytes = std::fs::read(model()).expect("read the model");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).expect("write");
+    let llm = local("local", &closed_port_url(), &cut);
+    let e = rt.block_on(async {
+        match llm.stream(&request, Priority::Chat).await {
+            Err(e) => e,
+            Ok(mut stream) => loop {
+                match stream.next().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("a cut file answered: {:?}", stream.finish()),
+                    Err(e) => break e,
+                }
+            },
+        }
+    });
+    assert!(
+        matches!(&e, ApiError::LocalModel { path, reason }
+            if path == &cut.display().to_string() && reason.contains("cannot load")),
+        "{e:?}"
+    );
+    let shown = e.to_string();
+    assert!(shown.contains(&cut.display().to_string()), "{shown}");
+}
+
+#[test]
+fn auto_uses_the_server_when_it_is_up_and_the_local_model_when_it_is_not() {
+    let rt = runtime();
+    let server = ScriptedServer::start();
+    let llm = local("auto", &server.base_url(), &model());
+    assert_eq!(rt.block_on(llm.choice()), Choice::Server);
+    let llm = local("auto", &closed_port_url(), &model());
+    assert_eq!(rt.block_on(llm.choice()), Choice::Local);
+    // Without a model file, the server even when it is down (its error says what to do).
+    let llm = local(
+        "auto",
+        &closed_port_url(),
+        Path::new("/nonexistent/model.gguf"),
+    );
+    assert_eq!(rt.block_on(llm.choice()), Choice::Server);
+    // `openai` and `local` are what they say.
+    let llm = local("local", &server.base_url(), &model());
+    assert_eq!(rt.block_on(llm.choice()), Choice::Local);
+    let llm = local("openai", &closed_port_url(), &model());
+    assert_eq!(rt.block_on(llm.choice()), Choice::Server);
+}
