@@ -183,6 +183,7 @@ cli-source-search-arg-limit = Most results to show
 cli-config-about = Show the configuration
 cli-config-show-about = Print the configuration in effect (the API key is redacted)
 cli-config-path-about = Print the configuration file's path
+cli-config-model-path-about = Print the local model's path (llm.local.model, or where ./install.sh puts it)
 cli-completions-about = Print a shell completion script
 cli-completions-arg-shell = The shell (bash, zsh, fish, elvish, powershell)
 

@@ -183,6 +183,7 @@ cli-source-search-arg-limit = Nombre maximal de résultats
 cli-config-about = Afficher la configuration
 cli-config-show-about = Afficher la configuration en vigueur (la clé d’API est masquée)
 cli-config-path-about = Afficher le chemin du fichier de configuration
+cli-config-model-path-about = Afficher le chemin du modèle local (llm.local.model, ou là où ./install.sh le met)
 cli-completions-about = Afficher un script de complétion pour le shell
 cli-completions-arg-shell = Le shell (bash, zsh, fish, elvish, powershell)
 

@@ -66,7 +66,8 @@ pub struct LlmConfig {
 pub struct LocalLlmConfig {
     /// The GGUF file; empty: the one `./install.sh` installs (`<data dir>/models/local.gguf`).
     pub model: String,
-    /// Tokens the model's context holds (prompt and answer together).
+    /// Tokens the model's context holds (prompt and answer together), at most what the
+    /// model was trained for.
     pub context_tokens: u32,
     /// CPU threads; 0: one per core.
     pub threads: u32,
@@ -78,7 +79,7 @@ impl Default for LocalLlmConfig {
     fn default() -> Self {
         LocalLlmConfig {
             model: String::new(),
-            context_tokens: 4096,
+            context_tokens: 8192,
             threads: 0,
             unload_after_secs: 600,
         }

@@ -47,6 +47,7 @@ fn ask(text: &str) -> ChatRequest {
         tools: Vec::new(),
         temperature: None,
         max_tokens: None,
+        ignore_eos: false,
     }
 }
 

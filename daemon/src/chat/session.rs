@@ -662,5 +662,6 @@ async fn build_request(
         },
         temperature: None,
         max_tokens: None,
+        ignore_eos: false,
     })
 }

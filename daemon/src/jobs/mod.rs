@@ -157,6 +157,16 @@ impl Material {
     }
 }
 
+/// The schema of a passage number the model cites: 1 to `passages` (a model constrained by
+/// the schema cannot cite a passage it was not shown), or any number when there are none.
+pub(crate) fn citation_schema(passages: usize) -> serde_json::Value {
+    if passages == 0 {
+        serde_json::json!({ "type": "integer", "minimum": 0 })
+    } else {
+        serde_json::json!({ "type": "integer", "minimum": 1, "maximum": passages })
+    }
+}
+
 fn source_ref(hit: &SearchHit) -> SourceRef {
     SourceRef {
         id: hit.source_id.to_string(),

@@ -59,7 +59,9 @@ enum AnswerKey {
     Text(String),
 }
 
-fn schema(questions: u32) -> JsonSchema {
+/// The quiz's schema; `passages` numbers the passages a question may cite (1 to `passages`;
+/// 0: any, as there are none).
+fn schema(questions: u32, passages: usize) -> JsonSchema {
     JsonSchema {
         name: "quiz".into(),
         schema: json!({
@@ -84,9 +86,9 @@ fn schema(questions: u32) -> JsonSchema {
                                 "minItems": 4,
                                 "maxItems": 4
                             },
-                            "answer": { "type": "string" },
+                            "answer": { "type": "integer", "minimum": 0, "maximum": 3 },
                             "explanation": { "type": "string" },
-                            "source": { "type": "integer" }
+                            "source": super::citation_schema(passages)
                         }
                     }
                 }
@@ -290,7 +292,7 @@ impl JobHandler for QuizHandler {
                 .llm
                 .structured(
                     messages,
-                    &schema(questions),
+                    &schema(questions, material.refs.len()),
                     |a: &Answer| validate(a, wanted, &material),
                     Priority::Job,
                 )

@@ -55,7 +55,8 @@ struct Term {
     definition: String,
 }
 
-fn schema() -> JsonSchema {
+/// The guide's schema; `passages` as in the quiz's.
+fn schema(passages: usize) -> JsonSchema {
     JsonSchema {
         name: "study_guide".into(),
         schema: json!({
@@ -75,7 +76,7 @@ fn schema() -> JsonSchema {
                         "properties": {
                             "name": { "type": "string" },
                             "explanation": { "type": "string" },
-                            "sources": { "type": "array", "items": { "type": "integer" } }
+                            "sources": { "type": "array", "items": super::citation_schema(passages) }
                         }
                     }
                 },
@@ -249,7 +250,7 @@ impl JobHandler for StudyGuideHandler {
                 .llm
                 .structured(
                     messages,
-                    &schema(),
+                    &schema(material.refs.len()),
                     |a: &Answer| validate(a, &material),
                     Priority::Job,
                 )

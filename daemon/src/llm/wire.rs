@@ -125,6 +125,10 @@ pub struct ChatRequest {
     pub temperature: Option<f32>,
     /// Answer length limit, when wanted.
     pub max_tokens: Option<u32>,
+    /// Generate past the end of the answer, up to `max_tokens` (llama.cpp's `ignore_eos`,
+    /// honoured by llama-server and the local model; benchmarks use it to time a fixed
+    /// number of tokens).
+    pub ignore_eos: bool,
 }
 
 /// The JSON body of a request, always streamed.
@@ -144,6 +148,9 @@ pub(crate) fn body(model: &str, request: &ChatRequest, schema: Option<&JsonSchem
     }
     if let Some(n) = request.max_tokens {
         body["max_tokens"] = json!(n);
+    }
+    if request.ignore_eos {
+        body["ignore_eos"] = json!(true);
     }
     if let Some(schema) = schema {
         body["response_format"] = json!({
@@ -253,6 +260,7 @@ mod tests {
             tools: vec![],
             temperature: None,
             max_tokens: Some(10),
+            ignore_eos: false,
         };
         let body = body("m", &request, None);
         assert_eq!(
@@ -286,6 +294,7 @@ mod tests {
             }],
             temperature: Some(0.7),
             max_tokens: None,
+            ignore_eos: false,
         };
         let schema = JsonSchema {
             name: "s".into(),

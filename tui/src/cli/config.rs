@@ -14,6 +14,8 @@ pub enum ConfigCommand {
     Show,
     /// Print the configuration file's path.
     Path,
+    /// Print the local model's path (`llm.local.model`, or where ./install.sh puts it).
+    ModelPath,
 }
 
 /// Runs a config command.
@@ -29,6 +31,18 @@ pub fn run(env: &Env, cmd: ConfigCommand) -> Result<(), CliError> {
                     "data_dir": env.dirs.data,
                     "state_dir": env.dirs.state,
                     "runtime_dir": env.dirs.runtime,
+                }))
+            } else {
+                outln!("{}", path.display());
+                Ok(())
+            }
+        }
+        ConfigCommand::ModelPath => {
+            let path = env.config()?.local_model_path(&env.dirs);
+            if env.json {
+                output::json(&serde_json::json!({
+                    "local_model": path,
+                    "exists": path.is_file(),
                 }))
             } else {
                 outln!("{}", path.display());

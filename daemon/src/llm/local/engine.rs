@@ -125,8 +125,15 @@ fn load(shared: &Shared) -> Result<Loaded, String> {
 fn serve(shared: &Shared, loaded: &Loaded, first: Command, commands: &Receiver<Command>) {
     let settings = &shared.settings;
     let Ok(backend) = backend() else { return };
+    // No more than the model was trained for: beyond it, answers fall apart.
+    let trained = loaded.model.n_ctx_train();
+    let context_tokens = if trained > 0 {
+        settings.context_tokens.min(trained)
+    } else {
+        settings.context_tokens
+    };
     let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(settings.context_tokens))
+        .with_n_ctx(NonZeroU32::new(context_tokens))
         .with_n_batch(PREFILL_CHUNK as u32)
         .with_n_threads(settings.threads)
         .with_n_threads_batch(settings.threads);
@@ -267,7 +274,7 @@ impl Session<'_> {
                 break Stop::Length;
             }
             let token = sampler.sample(context, batch.n_tokens() - 1);
-            if vocab.is_eog(token) {
+            if vocab.is_eog(token) && !request.ignore_eos {
                 break Stop::Done;
             }
             generated += 1;
@@ -354,6 +361,8 @@ struct Request {
     schema: Option<Value>,
     temperature: Option<f32>,
     max_tokens: Option<u64>,
+    /// Go on past the end of the answer (llama-server's `ignore_eos`; for benchmarks).
+    ignore_eos: bool,
 }
 
 impl Request {
@@ -362,9 +371,16 @@ impl Request {
         Request {
             messages: list("messages"),
             tools: list("tools"),
-            schema: body.pointer("/response_format/json_schema/schema").cloned(),
+            schema: body
+                .pointer("/response_format/json_schema/schema")
+                .cloned()
+                .map(|mut schema| {
+                    bound_strings(&mut schema);
+                    schema
+                }),
             temperature: body["temperature"].as_f64().map(|t| t as f32),
             max_tokens: body["max_tokens"].as_u64(),
+            ignore_eos: body["ignore_eos"].as_bool().unwrap_or(false),
         }
     }
 
@@ -393,6 +409,30 @@ impl Request {
             ]);
         }
         Ok(LlamaSampler::chain_simple(chain))
+    }
+}
+
+/// The longest string the grammar lets the model write where the schema sets no limit. A
+/// small model can repeat itself inside a string until the context is full; with a bound the
+/// JSON always ends, and the validator (and one repair) deal with what it says.
+const MAX_STRING: u64 = 600;
+
+/// Adds `maxLength` to every string type of `schema` that has none.
+fn bound_strings(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("string")
+                && !map.contains_key("maxLength")
+                && !map.contains_key("enum")
+            {
+                map.insert("maxLength".into(), json!(MAX_STRING));
+            }
+            for value in map.values_mut() {
+                bound_strings(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_strings),
+        _ => {}
     }
 }
 
@@ -461,6 +501,22 @@ pub(super) fn check_magic(path: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_get_a_length_limit_unless_they_have_one() {
+        let mut schema = json!({"type": "object", "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "string", "maxLength": 5},
+            "c": {"type": "array", "items": {"type": "string"}},
+            "d": {"type": "string", "enum": ["x", "y"]},
+        }});
+        bound_strings(&mut schema);
+        let p = &schema["properties"];
+        assert_eq!(p["a"]["maxLength"], MAX_STRING);
+        assert_eq!(p["b"]["maxLength"], 5);
+        assert_eq!(p["c"]["items"]["maxLength"], MAX_STRING);
+        assert!(p["d"].get("maxLength").is_none());
+    }
 
     #[test]
     fn characters_split_between_tokens_are_joined() {
