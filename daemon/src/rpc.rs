@@ -93,6 +93,11 @@ impl Mentor for Peer {
         })
     }
 
+    async fn llm_info(self, _: Context) -> Result<LlmInfo, ApiError> {
+        self.ready()?;
+        Ok(self.daemon.llm.info().await)
+    }
+
     async fn status(self, _: Context) -> Result<DaemonStatus, ApiError> {
         self.ready()?;
         let user = self.user;

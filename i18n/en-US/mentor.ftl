@@ -127,6 +127,8 @@ source-show-meta = { $kind } · { $origin } · { $size } · { $chunks } passages
 source-show-truncated = (The text is cut here: it is too long to show in full. `mentor source search` finds passages anywhere in it.)
 source-search-none = Nothing found.
 config-show-file = configuration in effect: { $path } plus environment
+config-show-local-model = model in use: { $model }, the local model ({ $path })
+config-show-server-model = model in use: { $model }, on the server { $url }
 config-show-defaults = configuration in effect: defaults plus environment ({ $path } does not exist)
 
 ## Command-line help

@@ -3,6 +3,9 @@
 err-not-a-terminal = the chat screen needs a terminal; from a script or a pipe use `mentor chat --plain` or `mentor chat --message TEXT`
 tui-connecting = connecting…
 tui-connected = connected
+tui-model-local = { $model } (local)
+tui-model-loading = loading { $model }… { $percent }%
+tui-model-failed = ✗ { $model } (local) cannot load
 tui-reconnecting = reconnecting…
 tui-no-model = no model reachable at { $url }
 tui-not-connected = Not connected to the daemon yet; try again in a moment.

@@ -127,6 +127,8 @@ source-show-meta = { $kind } · { $origin } · { $size } · { $chunks } passages
 source-show-truncated = (Le texte est coupé ici : il est trop long pour être affiché en entier. `mentor source search` trouve des passages partout dedans.)
 source-search-none = Rien trouvé.
 config-show-file = configuration en vigueur : { $path } plus l’environnement
+config-show-local-model = modèle utilisé : { $model }, le modèle local ({ $path })
+config-show-server-model = modèle utilisé : { $model }, sur le serveur { $url }
 config-show-defaults = configuration en vigueur : valeurs par défaut plus l’environnement ({ $path } n’existe pas)
 
 ## Aide de la ligne de commande

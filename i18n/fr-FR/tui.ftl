@@ -3,6 +3,9 @@
 err-not-a-terminal = l’écran de chat a besoin d’un terminal ; depuis un script ou un tube, utilisez `mentor chat --plain` ou `mentor chat --message TEXTE`
 tui-connecting = connexion…
 tui-connected = connecté
+tui-model-local = { $model } (local)
+tui-model-loading = chargement de { $model }… { $percent } %
+tui-model-failed = ✗ { $model } (local) ne se charge pas
 tui-reconnecting = reconnexion…
 tui-no-model = aucun modèle joignable à { $url }
 tui-not-connected = Pas encore connecté au démon ; réessayez dans un instant.

@@ -73,6 +73,9 @@ pub struct LocalLlmConfig {
     pub threads: u32,
     /// Seconds without a request before the model is dropped from memory.
     pub unload_after_secs: u64,
+    /// Tokens one reply may have at most (a small model can go on and on); a job's JSON
+    /// answer is bounded by its schema instead.
+    pub max_answer_tokens: u32,
 }
 
 impl Default for LocalLlmConfig {
@@ -82,6 +85,7 @@ impl Default for LocalLlmConfig {
             context_tokens: 8192,
             threads: 0,
             unload_after_secs: 600,
+            max_answer_tokens: 1024,
         }
     }
 }
@@ -582,6 +586,12 @@ impl Config {
             1 << 20,
         )?;
         range("llm.local.threads", local.threads.into(), 0, 1024)?;
+        range(
+            "llm.local.max_answer_tokens",
+            local.max_answer_tokens.into(),
+            16,
+            1 << 20,
+        )?;
         range(
             "llm.local.unload_after_secs",
             local.unload_after_secs,

@@ -7,7 +7,7 @@ use crate::ids::{NotebookId, ObjectiveId, SourceId};
 use crate::time::Timestamp;
 
 /// Bumped whenever a request or response changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// What a client says when it connects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,43 @@ pub struct ServerHello {
     pub daemon_version: String,
     /// The daemon's process id.
     pub pid: u32,
+}
+
+/// Which model answers (`llm_info`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmInfo {
+    /// `llm.provider` as configured: `auto`, `openai` or `local`.
+    pub configured: String,
+    /// Which answers now: `openai` (the server) or `local`.
+    pub provider: String,
+    /// The model: the server's model name, or the local model's name (from its file, once
+    /// loaded; its file name before).
+    pub model: String,
+    /// The server's URL, or the local model's file.
+    pub location: String,
+    /// The local model, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalModelInfo>,
+}
+
+/// The local model's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalModelInfo {
+    /// Its file.
+    pub path: String,
+    /// Whether the file is there.
+    pub installed: bool,
+    /// `unloaded`, `loading`, `ready` or `failed`.
+    pub state: String,
+    /// While loading: how far, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
+    /// When ready: the model's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When failed: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// What `mentor daemon status` shows.

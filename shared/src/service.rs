@@ -17,6 +17,8 @@ pub trait Mentor {
     async fn status() -> Result<DaemonStatus, ApiError>;
     /// Asks the daemon to stop gracefully.
     async fn shutdown() -> Result<(), ApiError>;
+    /// Which model answers now (the server or the local model) and how the local model is.
+    async fn llm_info() -> Result<LlmInfo, ApiError>;
 
     /// Creates a notebook.
     async fn notebook_create(

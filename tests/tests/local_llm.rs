@@ -33,8 +33,10 @@ fn local(provider: &str, base_url: &str, path: &Path) -> Llm {
         provider: provider.to_string(),
         ..LlmConfig::default()
     };
+    // One thread per model: the tests run side by side on a small machine.
     let local = LocalLlmConfig {
         context_tokens: 2048,
+        threads: 1,
         ..LocalLlmConfig::default()
     };
     Llm::new(&config)
@@ -252,15 +254,108 @@ fn auto_uses_the_server_when_it_is_up_and_the_local_model_when_it_is_not() {
     assert_eq!(rt.block_on(llm.choice()), Choice::Server);
 }
 
-/// A home whose daemon has no model server (a closed port) and the test model installed.
-fn offline_home() -> mentor_tests::TestEnv {
+/// A home whose daemon has no model server (a closed port) and the test model installed,
+/// dropped from memory after `unload_after_secs` idle.
+fn offline_home_unloading_after(unload_after_secs: u64) -> mentor_tests::TestEnv {
     let env = mentor_tests::TestEnv::new();
     env.write_config(&format!(
-        "[llm]\nbase_url = \"{}\"\n\n[llm.local]\nmodel = \"{}\"\nunload_after_secs = 600\n",
+        "[llm]\nbase_url = \"{}\"\n\n[llm.local]\nmodel = \"{}\"\nunload_after_secs = {unload_after_secs}\nthreads = 1\nmax_answer_tokens = 128\n",
         closed_port_url(),
         model().display()
     ));
     env
+}
+
+fn offline_home() -> mentor_tests::TestEnv {
+    offline_home_unloading_after(600)
+}
+
+/// The daemon's resident memory, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Waits until the daemon's local model is in `state`; its info then.
+fn wait_state(
+    rt: &tokio::runtime::Runtime,
+    client: &mentor_shared::service::MentorClient,
+    state: &str,
+    within: Duration,
+) -> mentor_shared::protocol::LlmInfo {
+    let until = Instant::now() + within;
+    loop {
+        let info = rt
+            .block_on(async {
+                mentor_tests::rpc::answer(
+                    client
+                        .llm_info(mentor_tests::rpc::ctx(Duration::from_secs(10)))
+                        .await,
+                )
+            })
+            .expect("llm_info");
+        let now = info.local.as_ref().map(|l| l.state.clone());
+        if now.as_deref() == Some(state) {
+            return info;
+        }
+        assert!(
+            Instant::now() < until,
+            "the local model is {now:?}, not {state}: {info:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_model_loads_once_off_the_request_path_and_leaves_memory_when_idle() {
+    let env = offline_home_unloading_after(3);
+    env.mentor(&["notebook", "create", "Idle"]).ok();
+    let pid = env.daemon_pid().expect("the daemon runs");
+    let rt = runtime();
+    let client = rt
+        .block_on(mentor_tests::rpc::connect(&env.dirs()))
+        .expect("connect");
+    // Loaded at start-up, before any request: `auto` found no server and the model's file.
+    let info = wait_state(&rt, &client, "ready", Duration::from_secs(60));
+    assert_eq!(info.provider, "local", "{info:#?}");
+    assert_eq!(info.configured, "auto", "{info:#?}");
+    assert_eq!(info.location, model().display().to_string());
+    // Two turns, one after the other: the model stays loaded, once.
+    for question in ["What is rain?", "And snow?"] {
+        env.mentor(&["chat", "-n", "Idle", "-m", question]).ok();
+    }
+    let loaded = rss_mib(pid);
+    assert_eq!(
+        env.log().matches("local model loaded").count(),
+        1,
+        "{}",
+        env.log()
+    );
+    // Idle for longer than `unload_after_secs`: the model leaves memory.
+    let info = wait_state(&rt, &client, "unloaded", Duration::from_secs(30));
+    assert_eq!(info.provider, "local", "{info:#?}");
+    let unloaded = rss_mib(pid);
+    assert!(
+        unloaded < loaded - 50.0,
+        "RSS {loaded:.0} MiB loaded, {unloaded:.0} MiB after unloading"
+    );
+    assert!(env.log().contains("local model unloaded"), "{}", env.log());
+    // The next turn loads it again.
+    let run = env.mentor(&["chat", "-n", "Idle", "-m", "What is a cloud?"]);
+    assert!(!run.ok().trim().is_empty(), "{run:#?}");
+    assert_eq!(
+        env.log().matches("local model loaded").count(),
+        2,
+        "{}",
+        env.log()
+    );
+    eprintln!("daemon RSS: {loaded:.0} MiB with the model, {unloaded:.0} MiB after unloading");
 }
 
 #[test]

@@ -213,6 +213,7 @@ impl Llm {
             context_tokens: config.context_tokens,
             threads: i32::try_from(threads).unwrap_or(1),
             unload_after: Duration::from_secs(config.unload_after_secs),
+            max_answer_tokens: config.max_answer_tokens.into(),
         };
         let local = Local::new(path, settings);
         self.rebuild(|inner| inner.local = Some(local))
@@ -240,6 +241,52 @@ impl Llm {
         change(&mut inner);
         Llm {
             inner: Arc::new(inner),
+        }
+    }
+
+    /// Which model answers now, and how the local model is (`llm_info`).
+    pub async fn info(&self) -> mentor_shared::protocol::LlmInfo {
+        use mentor_shared::protocol::{LlmInfo, LocalModelInfo};
+        let i = &self.inner;
+        let choice = self.choice().await;
+        let local = i.local.as_ref().map(|local| {
+            let path = local.path().display().to_string();
+            let (state, percent, name, problem) = match local.status() {
+                LocalStatus::Unloaded => ("unloaded", None, None, None),
+                LocalStatus::Loading(p) => ("loading", Some(p), None, None),
+                LocalStatus::Ready(name) => ("ready", None, Some(name), None),
+                LocalStatus::Failed(why) => ("failed", None, None, Some(why)),
+            };
+            LocalModelInfo {
+                path,
+                installed: local.installed(),
+                state: state.into(),
+                percent,
+                name,
+                problem,
+            }
+        });
+        let configured = match i.provider {
+            Provider::Auto => "auto",
+            Provider::Server => "openai",
+            Provider::Local => "local",
+        };
+        let (provider, model, location) = match (choice, &local) {
+            (Choice::Local, Some(l)) => {
+                let file = std::path::Path::new(&l.path)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                ("local", l.name.clone().unwrap_or(file), l.path.clone())
+            }
+            _ => ("openai", i.model.clone(), i.url.clone()),
+        };
+        LlmInfo {
+            configured: configured.into(),
+            provider: provider.into(),
+            model,
+            location,
+            local,
         }
     }
 

@@ -105,6 +105,8 @@ pub enum FromDaemon {
     Said(String),
     /// No notebook exists yet (or the one asked for is gone): choose or create one.
     NoNotebook,
+    /// Which model answers now.
+    Model(Box<mentor_shared::protocol::LlmInfo>),
 }
 
 /// A notebook's state as loaded after connecting.
@@ -180,8 +182,10 @@ pub enum Effect {
 pub struct App {
     /// The notebook open (none before the first connection or when there is none).
     pub notebook: Option<OpenNotebook>,
-    /// The model's name.
+    /// The model's name (from the configuration, until the daemon says).
     pub model: String,
+    /// Which model the daemon uses, once it said.
+    pub llm: Option<mentor_shared::protocol::LlmInfo>,
     /// The model server's URL.
     pub model_url: String,
     /// Whether the last turn found no model to talk to.
@@ -223,6 +227,7 @@ impl App {
             model,
             model_url,
             no_model: false,
+            llm: None,
             connection: Connection::Connecting,
             conversation: Conversation::default(),
             input: Input::new(),
@@ -642,6 +647,7 @@ impl App {
                 self.overlay = Some(Overlay::Picker(Picker::default()));
                 effects.push(Effect::ListNotebooks);
             }
+            FromDaemon::Model(info) => self.llm = Some(*info),
         }
     }
 

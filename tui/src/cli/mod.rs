@@ -114,7 +114,7 @@ pub async fn run(env: &Env, command: Command) -> Result<(), CliError> {
         Command::Quiz(c) => quiz::run(env, c).await,
         Command::Chat(a) => chat::run(env, a).await,
         Command::Profile(c) => profile::run(env, c).await,
-        Command::Config(c) => config::run(env, c),
+        Command::Config(c) => config::run(env, c).await,
         Command::Completions(a) => {
             let mut cmd = help::localized_command();
             let mut script = Vec::new();

@@ -154,8 +154,25 @@ async fn run(
             return;
         }
         // Follow until the connection breaks, events are missed, or another notebook opens.
+        // Which model answers is asked now and then: often while the local model loads.
+        let mut ask_model = tokio::time::Instant::now();
         loop {
             tokio::select! {
+                _ = tokio::time::sleep_until(ask_model) => {
+                    let info = c.rpc.llm_info(ctx(5)).await;
+                    let loading = match info {
+                        Ok(Ok(info)) => {
+                            let loading = info.local.as_ref().is_some_and(|m| m.state == "loading");
+                            if to_app.send(FromDaemon::Model(Box::new(info))).is_err() {
+                                return;
+                            }
+                            loading
+                        }
+                        _ => false,
+                    };
+                    ask_model = tokio::time::Instant::now()
+                        + if loading { MODEL_LOADING_EVERY } else { MODEL_EVERY };
+                }
                 batch = events.next() => match batch {
                     Ok(batch) if batch.reload => {
                         client = Some(c.clone());
@@ -193,6 +210,10 @@ async fn run(
         }
     }
 }
+
+/// How often the header's model is asked for, and while the local model loads.
+const MODEL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+const MODEL_LOADING_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Connects again, waiting for a daemon that restarts and starting one that stays gone.
 async fn reconnect(dirs: &Dirs) -> Client {

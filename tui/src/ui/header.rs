@@ -11,6 +11,27 @@ use super::theme::Theme;
 use crate::app::{App, Connection};
 use crate::cli::output::clip;
 
+/// The model: its name, marked when it is the local one (with its loading progress).
+fn model_label(app: &App, l: &Localizer) -> String {
+    let Some(info) = &app.llm else {
+        return app.model.clone();
+    };
+    if info.provider != "local" {
+        return info.model.clone();
+    }
+    let model = info.model.as_str();
+    match info.local.as_ref() {
+        Some(m) if m.state == "loading" => t!(
+            l,
+            "tui-model-loading",
+            model = model,
+            percent = m.percent.unwrap_or(0)
+        ),
+        Some(m) if m.state == "failed" => t!(l, "tui-model-failed", model = model),
+        _ => t!(l, "tui-model-local", model = model),
+    }
+}
+
 /// The header row for `width` columns.
 pub fn line(app: &App, l: &Localizer, theme: Theme, width: u16) -> Line<'static> {
     let width = usize::from(width);
@@ -43,7 +64,7 @@ pub fn line(app: &App, l: &Localizer, theme: Theme, width: u16) -> Line<'static>
             )
         });
     let mut right: Vec<(String, ratatui::style::Style)> = Vec::new();
-    right.push((app.model.clone(), theme.header()));
+    right.push((model_label(app, l), theme.header()));
     right.push((state, state_style));
     if let Some(o) = objectives {
         right.push((o, theme.header()));
@@ -70,4 +91,50 @@ pub fn line(app: &App, l: &Localizer, theme: Theme, width: u16) -> Line<'static>
         spans.push(Span::styled(sep, theme.header()));
     }
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use mentor_shared::i18n::{localizer, Lang};
+    use mentor_shared::protocol::{LlmInfo, LocalModelInfo};
+
+    use super::*;
+
+    fn info(provider: &str, state: &str, percent: Option<u8>) -> LlmInfo {
+        LlmInfo {
+            configured: "auto".into(),
+            provider: provider.into(),
+            model: if provider == "local" {
+                "SmolLM2"
+            } else {
+                "qwen2.5"
+            }
+            .into(),
+            location: "x".into(),
+            local: Some(LocalModelInfo {
+                path: "/m.gguf".into(),
+                installed: true,
+                state: state.into(),
+                percent,
+                name: None,
+                problem: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_header_names_the_model_in_use_and_its_loading() {
+        let mut app = App::new("llama3.2".into(), "http://127.0.0.1:11434/v1".into(), false);
+        let (en, fr) = (localizer(Lang::EnUs), localizer(Lang::FrFr));
+        assert_eq!(model_label(&app, en), "llama3.2");
+        app.llm = Some(info("openai", "unloaded", None));
+        assert_eq!(model_label(&app, en), "qwen2.5");
+        app.llm = Some(info("local", "loading", Some(42)));
+        assert_eq!(model_label(&app, en), "loading SmolLM2… 42%");
+        assert_eq!(model_label(&app, fr), "chargement de SmolLM2… 42 %");
+        app.llm = Some(info("local", "ready", None));
+        assert_eq!(model_label(&app, en), "SmolLM2 (local)");
+        app.llm = Some(info("local", "failed", None));
+        assert_eq!(model_label(&app, en), "✗ SmolLM2 (local) cannot load");
+    }
 }

@@ -150,6 +150,7 @@ fn serve(shared: &Shared, loaded: &Loaded, first: Command, commands: &Receiver<C
     };
     let mut session = Session {
         loaded,
+        max_answer_tokens: settings.max_answer_tokens,
         cached: Vec::new(),
     };
     let mut next = Some(first);
@@ -173,6 +174,8 @@ fn serve(shared: &Shared, loaded: &Loaded, first: Command, commands: &Receiver<C
 /// The context's state between requests.
 struct Session<'a> {
     loaded: &'a Loaded,
+    /// The answer's length limit when the request sets none.
+    max_answer_tokens: u64,
     /// The tokens whose keys and values the context holds, in order.
     cached: Vec<LlamaToken>,
 }
@@ -264,7 +267,12 @@ impl Session<'_> {
         let mut pieces = Vec::new();
         let mut calls = 0usize;
         let mut generated = 0u64;
-        let limit = request.max_tokens.unwrap_or(u64::MAX);
+        // A JSON answer is bounded by its grammar (and the context), not by the reply limit.
+        let limit = match (request.max_tokens, &request.schema) {
+            (Some(n), _) => n,
+            (None, Some(_)) => u64::MAX,
+            (None, None) => self.max_answer_tokens,
+        };
         let decode_started = Instant::now();
         let stop = loop {
             if job.cancelled() {

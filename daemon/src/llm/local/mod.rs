@@ -41,6 +41,8 @@ pub struct Settings {
     pub threads: i32,
     /// Idle time before the model is dropped from memory.
     pub unload_after: Duration,
+    /// Tokens one answer may have when the request sets no `max_tokens`.
+    pub max_answer_tokens: u64,
 }
 
 /// The local model: cheap to clone, one engine thread per daemon.
