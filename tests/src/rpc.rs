@@ -92,3 +92,18 @@ pub fn events_until(
         }
     }
 }
+
+/// Where the event log ends now (a cursor to follow from), on the current-thread runtime `rt`.
+pub fn head(rt: &tokio::runtime::Runtime, client: &MentorClient) -> Cursor {
+    let now = EventsRequest {
+        after: None,
+        max_wait_ms: 0,
+        max_events: 1,
+        filter: EventFilter::default(),
+        linger_ms: 0,
+        coalesce_progress: false,
+    };
+    rt.block_on(async { answer(client.events_next(ctx(Duration::from_secs(10)), now).await) })
+        .expect("a cursor")
+        .cursor
+}

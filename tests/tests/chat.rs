@@ -61,18 +61,7 @@ impl Story {
     }
 
     fn cursor(&self) -> Cursor {
-        let request = EventsRequest {
-            after: None,
-            max_wait_ms: 0,
-            max_events: 1,
-            filter: EventFilter::default(),
-            linger_ms: 0,
-            coalesce_progress: false,
-        };
-        self.rt
-            .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
-            .expect("cursor")
-            .cursor
+        mentor_tests::rpc::head(&self.rt, &self.client)
     }
 
     fn send(&self, text: &str) -> mentor_shared::chat::ChatSent {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mentor_shared::jobs::{Cursor, EventBody, EventFilter, EventsRequest, Job, JobRequest};
+use mentor_shared::jobs::{Cursor, EventBody, Job, JobRequest};
 use mentor_shared::service::MentorClient;
 use mentor_tests::answers::{good_answer, json_reply, schema_name};
 use mentor_tests::openai::{Reply, ScriptedServer};
@@ -58,18 +58,7 @@ impl Gen {
     }
 
     fn cursor(&self) -> Cursor {
-        let request = EventsRequest {
-            after: None,
-            max_wait_ms: 0,
-            max_events: 1,
-            filter: EventFilter::default(),
-            linger_ms: 0,
-            coalesce_progress: false,
-        };
-        self.rt
-            .block_on(async { answer(self.client.events_next(ctx(T), request).await) })
-            .expect("cursor")
-            .cursor
+        mentor_tests::rpc::head(&self.rt, &self.client)
     }
 
     fn submit(&self, spec: Value) -> String {

@@ -64,7 +64,7 @@ use mentor_shared::jobs::{Cursor, EventBody, EventFilter, EventKinds, EventsRequ
 use mentor_shared::paths::Dirs;
 use mentor_shared::service::MentorClient;
 use mentor_tests::openai::{last_message, Reply, ScriptedServer};
-use mentor_tests::rpc::{answer, connect, ctx};
+use mentor_tests::rpc::{answer, connect, ctx, head};
 use mentor_tests::TestEnv;
 use serde_json::{json, Value};
 
@@ -1149,25 +1149,26 @@ fn snapshot(
     })
 }
 
+/// Waits (up to `within`) until the checker's connection is the only one counted; the count
+/// then and how long it took.
+fn drained(
+    rt: &tokio::runtime::Runtime,
+    checker: &MentorClient,
+    within: Duration,
+) -> (u32, Duration) {
+    let since = Instant::now();
+    let mut left = connections(rt, checker);
+    while left > 1 && since.elapsed() < within {
+        std::thread::sleep(Duration::from_millis(20));
+        left = connections(rt, checker);
+    }
+    (left, since.elapsed())
+}
+
 fn connections(rt: &tokio::runtime::Runtime, client: &MentorClient) -> u32 {
     rt.block_on(async { answer(client.status(ctx(Duration::from_secs(10))).await) })
         .expect("status")
         .connections
-}
-
-/// Where the event log ends now.
-fn head(rt: &tokio::runtime::Runtime, client: &MentorClient) -> Cursor {
-    let now = EventsRequest {
-        after: None,
-        max_wait_ms: 0,
-        max_events: 1,
-        filter: EventFilter::default(),
-        linger_ms: 0,
-        coalesce_progress: false,
-    };
-    rt.block_on(async { answer(client.events_next(ctx(Duration::from_secs(10)), now).await) })
-        .expect("a cursor")
-        .cursor
 }
 
 /// The frame limit the tests give the daemon (`daemon.frame_timeout_ms`; 10 s by default).
@@ -1278,14 +1279,8 @@ fn half_frames_are_cut_off_and_leaving_clients_are_let_go_at_once() {
     );
     drop(s);
     drop(waiting);
-    let left_at = Instant::now();
-    let mut left = connections(&rt, &checker);
-    while left > 1 && left_at.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(20));
-        left = connections(&rt, &checker);
-    }
+    let (left, took) = drained(&rt, &checker, Duration::from_secs(20));
     assert_eq!(left, 1, "connections counted 20 s after the clients left");
-    let took = left_at.elapsed();
     assert!(
         took < Duration::from_secs(10),
         "the daemon took {took:?} to let go of clients that left during a long-poll"
@@ -1471,14 +1466,8 @@ fn the_daemon_survives_socket_abuse() {
     let held_count = held.len();
     drop(held);
     drop(never_readers);
-    let drained = Instant::now();
-    let mut left = connections(&rt, &checker);
     // Long-polls of clients that left end at once: no waiting for their minute.
-    while left > 1 && drained.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-        left = connections(&rt, &checker);
-    }
-    let drain_took = drained.elapsed();
+    let (left, drain_took) = drained(&rt, &checker, Duration::from_secs(20));
     cpu_marks.push(cpu_time(pid));
     let rss_end = proc_kib(pid, "VmRSS:").unwrap_or(0);
 
@@ -1488,12 +1477,7 @@ fn the_daemon_survives_socket_abuse() {
     let (again, held_again, again_took) =
         Storm::start(&socket, &kept, sizes.frames, sizes.threads, 1001).finish();
     drop(held_again);
-    let mut left_again = connections(&rt, &checker);
-    let drained = Instant::now();
-    while left_again > 1 && drained.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-        left_again = connections(&rt, &checker);
-    }
+    let (left_again, _) = drained(&rt, &checker, Duration::from_secs(20));
     cpu_marks.push(cpu_time(pid));
     let rss_again = proc_kib(pid, "VmRSS:").unwrap_or(0);
     let hwm = proc_kib(pid, "VmHWM:").unwrap_or(0);
