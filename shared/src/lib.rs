@@ -8,6 +8,7 @@ pub mod error;
 pub mod i18n;
 pub mod ids;
 pub mod jobs;
+pub mod net;
 pub mod paths;
 pub mod protocol;
 pub mod service;

@@ -195,6 +195,15 @@ impl TestEnv {
         mentor_shared::paths::Dirs::under(self.path())
     }
 
+    /// Writes `text` to `file` in the home and adds it to `notebook` as a source.
+    #[track_caller]
+    pub fn add_text_source(&self, notebook: &str, file: &str, text: &str) {
+        let path = self.path().join(file);
+        std::fs::write(&path, text).expect("write the source");
+        self.mentor(&["source", "add", notebook, &path.display().to_string()])
+            .ok();
+    }
+
     /// Writes the config file.
     pub fn write_config(&self, text: &str) {
         let dir = self.path().join("config");

@@ -93,8 +93,8 @@ pub fn events_until(
     }
 }
 
-/// Where the event log ends now (a cursor to follow from), on the current-thread runtime `rt`.
-pub fn head(rt: &tokio::runtime::Runtime, client: &MentorClient) -> Cursor {
+/// Where the event log ends now: a cursor to follow from.
+pub async fn cursor_now(client: &MentorClient) -> Result<Cursor> {
     let now = EventsRequest {
         after: None,
         max_wait_ms: 0,
@@ -103,7 +103,10 @@ pub fn head(rt: &tokio::runtime::Runtime, client: &MentorClient) -> Cursor {
         linger_ms: 0,
         coalesce_progress: false,
     };
-    rt.block_on(async { answer(client.events_next(ctx(Duration::from_secs(10)), now).await) })
-        .expect("a cursor")
-        .cursor
+    Ok(answer(client.events_next(ctx(Duration::from_secs(30)), now).await)?.cursor)
+}
+
+/// [`cursor_now`] on the runtime `rt`.
+pub fn head(rt: &tokio::runtime::Runtime, client: &MentorClient) -> Cursor {
+    rt.block_on(cursor_now(client)).expect("a cursor")
 }

@@ -547,27 +547,12 @@ fn without_a_model_the_turn_fails_clearly_and_the_rest_works() {
         .expect("runtime");
     let client = rt.block_on(connect(&env.dirs())).expect("connect");
     let events = rt.block_on(async {
-        let start = answer(
-            client
-                .events_next(
-                    ctx(T),
-                    EventsRequest {
-                        after: None,
-                        max_wait_ms: 0,
-                        max_events: 1,
-                        filter: EventFilter::default(),
-                        linger_ms: 0,
-                        coalesce_progress: false,
-                    },
-                )
-                .await,
-        )?;
+        let mut cursor = mentor_tests::rpc::cursor_now(&client).await?;
         answer(
             client
                 .chat_send(ctx(T), "Biology".into(), "Hello".into())
                 .await,
         )?;
-        let mut cursor = start.cursor;
         let mut seen = Vec::new();
         while !seen
             .iter()

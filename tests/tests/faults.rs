@@ -517,15 +517,12 @@ fn podcast_home(env: &TestEnv, server: &ScriptedServer, tts: &str, jobs: &str) -
         "",
         &format!("[jobs]\n{jobs}\n\n[tts]\n{tts}\n"),
     );
-    let source = env.path().join("cells.md");
-    std::fs::write(
-        &source,
+    env.add_text_source(
+        "Biology",
+        "cells.md",
         "# Cells\n\nMitochondria turn sugar into ATP, the energy of the cell. \
          The membrane filters what enters the cell.\n",
-    )
-    .expect("write source");
-    env.mentor(&["source", "add", "Biology", source.to_str().unwrap_or("")])
-        .ok();
+    );
     pid
 }
 

@@ -35,15 +35,12 @@ impl Gen {
             server.base_url()
         ));
         env.mentor(&["notebook", "create", "Biology"]).ok();
-        let source = env.path().join("cells.md");
-        std::fs::write(
-            &source,
+        env.add_text_source(
+            "Biology",
+            "cells.md",
             "# Cells\n\nMitochondria turn sugar into ATP, the energy of the cell. \
              The membrane filters what enters the cell.\n",
-        )
-        .expect("write source");
-        env.mentor(&["source", "add", "Biology", source.to_str().unwrap_or("")])
-            .ok();
+        );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

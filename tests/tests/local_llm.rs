@@ -362,17 +362,14 @@ fn the_model_loads_once_off_the_request_path_and_leaves_memory_when_idle() {
 fn the_daemon_teaches_and_makes_a_quiz_with_no_server_at_all() {
     let env = offline_home();
     env.mentor(&["notebook", "create", "Water"]).ok();
-    let notes = env.path().join("water.md");
-    std::fs::write(
-        &notes,
+    env.add_text_source(
+        "Water",
+        "water.md",
         "# The water cycle\n\nWater evaporates from the sea when the sun heats it. The vapour \
          rises, cools and condenses into clouds. Rain and snow bring the water back to the \
          ground, where rivers carry it to the sea again. Plants also release water vapour \
          through their leaves: this is called transpiration.\n",
-    )
-    .expect("write notes");
-    env.mentor(&["source", "add", "Water", &notes.display().to_string()])
-        .ok();
+    );
 
     // A reply, streamed by the daemon's local model (`auto`: the server's port is closed).
     let run = env.mentor(&["chat", "-n", "Water", "-m", "What is evaporation?"]);

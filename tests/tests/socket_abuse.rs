@@ -866,17 +866,9 @@ async fn learner(dirs: Dirs, notebook: NotebookId, i: usize) -> Result<f64, Stri
         .await
         .map_err(|e| format!("connect: {e:#}"))?;
     let long = Duration::from_secs(30);
-    let start = EventsRequest {
-        after: None,
-        max_wait_ms: 0,
-        max_events: 1,
-        filter: EventFilter::default(),
-        linger_ms: 0,
-        coalesce_progress: false,
-    };
-    let mut cursor = answer(client.events_next(ctx(long), start).await)
-        .map_err(|e| format!("cursor: {e:#}"))?
-        .cursor;
+    let mut cursor = mentor_tests::rpc::cursor_now(&client)
+        .await
+        .map_err(|e| format!("cursor: {e:#}"))?;
     let sent_at = Instant::now();
     answer(
         client

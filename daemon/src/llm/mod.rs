@@ -315,7 +315,7 @@ impl Llm {
                 }
             }
         }
-        let choice = if reachable(&i.url, PROBE_FOR.min(i.connect)).await {
+        let choice = if mentor_shared::net::reachable(&i.url, PROBE_FOR.min(i.connect)).await {
             Choice::Server
         } else {
             Choice::Local
@@ -441,27 +441,4 @@ impl Llm {
         );
         Err(fail)
     }
-}
-
-/// Whether something listens at the host and port of `url` (a TCP connection within
-/// `within`).
-async fn reachable(url: &str, within: Duration) -> bool {
-    let Ok(parsed) = reqwest::Url::parse(url) else {
-        return false;
-    };
-    let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
-        return false;
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    matches!(
-        tokio::time::timeout(
-            within,
-            tokio::net::TcpStream::connect((host.as_str(), port))
-        )
-        .await,
-        Ok(Ok(_))
-    )
 }

@@ -77,6 +77,9 @@ pub async fn run(env: &Env, cmd: ConfigCommand) -> Result<(), CliError> {
     }
 }
 
+/// How long `auto` waits for the server's port, as the daemon does.
+const PROBE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Which model answers: as the running daemon says, else as it would choose (`auto`: the
 /// server when its port answers, else the local model when its file is there).
 async fn in_use(
@@ -112,7 +115,7 @@ async fn in_use(
                 "openai" => server,
                 "local" => local_choice,
                 _ if !local.is_file() => server,
-                _ if reachable(&config.llm.base_url).await => server,
+                _ if mentor_shared::net::reachable(&config.llm.base_url, PROBE).await => server,
                 _ => local_choice,
             }
         }
@@ -121,63 +124,5 @@ async fn in_use(
         t!(l, "config-show-local-model", model = model, path = location)
     } else {
         t!(l, "config-show-server-model", model = model, url = location)
-    }
-}
-
-/// Whether something listens at the URL's host and port.
-async fn reachable(url: &str) -> bool {
-    let Some((host, port)) = host_port(url) else {
-        return false;
-    };
-    matches!(
-        tokio::time::timeout(
-            std::time::Duration::from_millis(500),
-            tokio::net::TcpStream::connect((host.as_str(), port))
-        )
-        .await,
-        Ok(Ok(_))
-    )
-}
-
-/// The host and port of an `http(s)://` URL (the scheme's port when none is given).
-fn host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.trim().split_once("://")?;
-    let default = match scheme.to_ascii_lowercase().as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None => default,
-        };
-        return Some((host.to_string(), port));
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) => Some((host.to_string(), port.parse().ok()?)),
-        None => Some((authority.to_string(), default)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_port;
-
-    #[test]
-    fn hosts_and_ports_come_out_of_urls() {
-        let hp = |h: &str, p| Some((h.to_string(), p));
-        assert_eq!(
-            host_port("http://127.0.0.1:11434/v1"),
-            hp("127.0.0.1", 11434)
-        );
-        assert_eq!(host_port("https://api.example/v1"), hp("api.example", 443));
-        assert_eq!(host_port("http://[::1]:8080/v1"), hp("::1", 8080));
-        assert_eq!(host_port("http://user:pw@host/v1"), hp("host", 80));
-        assert_eq!(host_port("ftp://host/"), None);
-        assert_eq!(host_port("nonsense"), None);
     }
 }

@@ -130,15 +130,7 @@ fn run_once(bench: &Bench, server: &ScriptedServer, parallel: u32) -> Result<Run
         .context("runtime")?;
     let records: Vec<Job> = runtime.block_on(async {
         let client = rpc::connect(&dirs).await?;
-        let first = EventsRequest {
-            after: None,
-            max_wait_ms: 0,
-            max_events: 1,
-            filter: EventFilter::default(),
-            linger_ms: 0,
-            coalesce_progress: false,
-        };
-        let mut cursor: Cursor = rpc::answer(client.events_next(rpc::ctx(T), first).await)?.cursor;
+        let mut cursor: Cursor = rpc::cursor_now(&client).await?;
         let request = JobRequest {
             notebook: "Bench".into(),
             topic: "cells".into(),

@@ -521,15 +521,7 @@ fn live(bench: &Bench, keys: usize) -> Result<Live> {
 
 /// Runs [`HISTORY_TURNS`] chat turns in `nb`, each to its end.
 async fn build_history(client: &MentorClient, nb: NotebookId) -> Result<()> {
-    let now = EventsRequest {
-        after: None,
-        max_wait_ms: 0,
-        max_events: 1,
-        filter: EventFilter::default(),
-        linger_ms: 0,
-        coalesce_progress: false,
-    };
-    let mut cursor = answer(client.events_next(ctx(T), now).await)?.cursor;
+    let mut cursor = mentor_tests::rpc::cursor_now(client).await?;
     for i in 0..HISTORY_TURNS {
         answer(client.chat_send(ctx(T), nb.to_string(), question(i)).await)?;
         let deadline = Instant::now() + T;
