@@ -61,6 +61,13 @@ pub fn scenario_local_llm(bench: &Bench) -> Result<Report> {
         trained.map_or("?".into(), |t| t.to_string()),
     ));
 
+    let pressure_before = cpu_pressure();
+    if let Some(p) = pressure_before {
+        progress(&format!(
+            "CPU pressure before: {p:.1} % of the last minute with a task waiting for a core"
+        ));
+    }
+
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -150,6 +157,17 @@ pub fn scenario_local_llm(bench: &Bench) -> Result<Report> {
         server.stop();
     }
 
+    if let Some(p) = cpu_pressure() {
+        progress(&format!(
+            "CPU pressure after: {p:.1} % of the last minute with a task waiting for a core"
+        ));
+        if p > CONTENDED || pressure_before.is_some_and(|b| b > CONTENDED) {
+            progress(
+                "the machine was busy with other work: OpenMP's barriers make both engines \
+                 slow down unevenly when their threads share the cores; compare quiet runs",
+            );
+        }
+    }
     summarize("our first token", &our_first, 1);
     let tokens_per_sec = median(&our_tps)?;
     let first_token_ms = median(&our_first)?;
@@ -165,6 +183,20 @@ pub fn scenario_local_llm(bench: &Bench) -> Result<Report> {
         progress(&format!(
             "llama-server: {tps:.1} tokens/s (runs: {})",
             list(&server_tps)
+        ));
+        let pairs: Vec<f64> = our_tps
+            .iter()
+            .zip(&server_tps)
+            .map(|(ours, theirs)| ours / theirs)
+            .collect();
+        progress(&format!(
+            "ours / llama-server run by run: {} (median {:.3})",
+            pairs
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            median(&pairs)?
         ));
         tps
     };
@@ -331,7 +363,7 @@ struct Server {
     port: u16,
     base: String,
     http: reqwest::Client,
-    _log: tempfile::NamedTempFile,
+    log: tempfile::NamedTempFile,
 }
 
 impl Server {
@@ -378,7 +410,7 @@ impl Server {
             port,
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
-            _log: log,
+            log,
         };
         server.wait_healthy(started)?;
         Ok(server)
@@ -412,7 +444,7 @@ impl Server {
 
     /// The end of llama-server's log, for errors.
     fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(self._log.path()).unwrap_or_default();
+        let text = std::fs::read_to_string(self.log.path()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
@@ -485,7 +517,10 @@ impl Server {
                 if let Some(u) = event.get("usage").filter(|u| u.is_object()) {
                     usage = Some(u.clone());
                 }
-                if let Some(n) = event.pointer("/timings/predicted_n").and_then(Value::as_u64) {
+                if let Some(n) = event
+                    .pointer("/timings/predicted_n")
+                    .and_then(Value::as_u64)
+                {
                     predicted = Some(n);
                 }
             }
@@ -537,6 +572,21 @@ fn health(port: u16) -> Option<u16> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Above this share of time with a task waiting for a core (`/proc/pressure/cpu`, last
+/// minute), the machine counts as busy and the bench says so.
+const CONTENDED: f64 = 10.0;
+
+/// `some avg60` of `/proc/pressure/cpu`: the percentage of the last minute in which some task
+/// waited for a core (None where the kernel does not report it).
+fn cpu_pressure() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/pressure/cpu").ok()?;
+    let some = text.lines().find(|l| l.starts_with("some "))?;
+    some.split_whitespace()
+        .find_map(|f| f.strip_prefix("avg60="))?
+        .parse()
+        .ok()
+}
+
 /// A loopback port nothing listens on now.
 fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("find a free port")?;
@@ -559,7 +609,8 @@ fn list(values: &[f64]) -> String {
 /// The context the model was trained for (`<architecture>.context_length` in the GGUF
 /// metadata), when the file says.
 fn gguf_context_length(path: &Path) -> Result<Option<u64>> {
-    let mut r = BufReader::new(File::open(path).with_context(|| format!("open {}", path.display()))?);
+    let mut r =
+        BufReader::new(File::open(path).with_context(|| format!("open {}", path.display()))?);
     let mut magic = [0u8; 4];
     r.read_exact(&mut magic)?;
     ensure!(&magic == b"GGUF", "not a GGUF file");
@@ -662,4 +713,48 @@ fn skip(r: &mut impl BufRead, n: u64) -> Result<()> {
     let skipped = std::io::copy(&mut r.take(n), &mut std::io::sink())?;
     ensure!(skipped == n, "the GGUF metadata ends early");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    #[test]
+    fn the_context_length_is_read_from_the_gguf_metadata() {
+        let mut file = b"GGUF".to_vec();
+        file.extend_from_slice(&3u32.to_le_bytes());
+        file.extend_from_slice(&0u64.to_le_bytes()); // tensors
+        file.extend_from_slice(&4u64.to_le_bytes()); // key-value pairs
+                                                     // An array of strings and a float before the keys wanted, to be skipped.
+        string(&mut file, "tokenizer.ggml.tokens");
+        file.extend_from_slice(&GGUF_ARRAY.to_le_bytes());
+        file.extend_from_slice(&GGUF_STRING.to_le_bytes());
+        file.extend_from_slice(&2u64.to_le_bytes());
+        string(&mut file, "<s>");
+        string(&mut file, "hello");
+        string(&mut file, "general.architecture");
+        file.extend_from_slice(&GGUF_STRING.to_le_bytes());
+        string(&mut file, "llama");
+        string(&mut file, "llama.rope.freq_base");
+        file.extend_from_slice(&6u32.to_le_bytes());
+        file.extend_from_slice(&10000f32.to_le_bytes());
+        string(&mut file, "llama.context_length");
+        file.extend_from_slice(&4u32.to_le_bytes());
+        file.extend_from_slice(&8192u32.to_le_bytes());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("m.gguf");
+        std::fs::write(&path, &file).expect("write");
+        assert_eq!(gguf_context_length(&path).ok(), Some(Some(8192)));
+
+        // Cut short: an error, not a panic.
+        std::fs::write(&path, &file[..file.len() - 2]).expect("write");
+        assert!(gguf_context_length(&path).is_err());
+        std::fs::write(&path, b"not a model").expect("write");
+        assert!(gguf_context_length(&path).is_err());
+    }
 }
