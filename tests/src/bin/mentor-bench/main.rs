@@ -13,6 +13,10 @@
 //! `{"scenarios": […]}` for `all`); progress goes to stderr. Without it, a table of the metrics
 //! goes to stdout. `--samples N` overrides every sample count (for quick runs).
 //!
+//! `local-llm` is the exception: it runs the local model inside this process (no binaries
+//! needed) and compares it with llama.cpp's `llama-server` (see `local_llm.rs` and
+//! `tests/llama-server/build.sh`).
+//!
 //! Adding a scenario: write `fn scenario_x(bench: &Bench) -> Result<Report>` and list it in
 //! [`SCENARIOS`].
 
@@ -29,13 +33,14 @@ use serde_json::{json, Value};
 type ScenarioFn = fn(&Bench) -> Result<Report>;
 
 mod chat;
+mod local_llm;
 mod podcast;
 mod push;
 mod queue;
 mod soak;
 mod tui;
 
-/// Every scenario, in the order `all` runs them. Later: local-llm.
+/// Every scenario, in the order `all` runs them.
 const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("cli", scenario_cli),
     ("queue", queue::scenario_queue),
@@ -47,7 +52,11 @@ const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("tui", tui::scenario_tui),
     ("podcast-tts", podcast::scenario_podcast_tts),
     ("soak", soak::scenario_soak),
+    ("local-llm", local_llm::scenario_local_llm),
 ];
+
+/// Scenarios that run no `mentor` or `mentord` binary (so need none built).
+const IN_PROCESS: &[&str] = &["local-llm"];
 
 /// Notebooks the `cli` scenario creates before timing `notebook list`.
 const CLI_NOTEBOOKS: usize = 20;
@@ -71,6 +80,8 @@ Usage: mentor-bench SCENARIO [--json] [--samples N]
 Runs the release binaries <target dir>/release/{mentor,mentord} (target dir: $CARGO_TARGET_DIR,
 else <workspace>/target); build them first with
     cargo build --release -p mentor-daemon -p mentor-tui
+(local-llm runs the local model in this process and needs neither; it compares it with
+llama-server: $MENTOR_LLAMA_SERVER, else on the PATH, else built by tests/llama-server/build.sh)
 
 Options:
   --json         print one JSON object on stdout (progress goes to stderr)
@@ -211,7 +222,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args, selected: &[(&'static str, ScenarioFn)]) -> Result<()> {
-    let bins = Binaries::locate()?;
+    let bins = if selected.iter().all(|(n, _)| IN_PROCESS.contains(n)) {
+        None
+    } else {
+        Some(Binaries::locate()?)
+    };
     let bench = Bench {
         bins,
         samples: args.samples,
@@ -285,7 +300,8 @@ impl Binaries {
 
 /// What every scenario gets.
 struct Bench {
-    bins: Binaries,
+    /// None when only in-process scenarios run.
+    bins: Option<Binaries>,
     /// `--samples`: overrides every sample count.
     samples: Option<usize>,
 }
@@ -298,6 +314,10 @@ impl Bench {
 
     /// A fresh temporary `MENTOR_HOME`.
     fn home(&self) -> Result<Home<'_>> {
+        let bins = self
+            .bins
+            .as_ref()
+            .context("this scenario runs the release binaries, which were not located")?;
         let dir = tempfile::Builder::new()
             .prefix("mb")
             .tempdir_in("/tmp")
@@ -310,10 +330,7 @@ impl Bench {
             socket.display()
         );
         progress(&format!("MENTOR_HOME={}", dir.path().display()));
-        Ok(Home {
-            bins: &self.bins,
-            dir,
-        })
+        Ok(Home { bins, dir })
     }
 }
 
