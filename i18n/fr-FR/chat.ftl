@@ -2,7 +2,7 @@
 # commandes chat et profile.
 
 err-llm-unreachable = Impossible de joindre le serveur de modèle à { $url } ({ $reason }). Démarrez-le (pour Ollama : `ollama serve`), ou indiquez un autre serveur avec `llm.base_url` dans le fichier de configuration ou la variable MENTOR_LLM_URL.
-err-llm-timeout-connect = Le serveur de modèle à { $url } n’a pas accepté la connexion en { $secs } s. Vérifiez qu'il tourne, ou augmentez `llm.connect_timeout_secs`.
+err-llm-timeout-connect = Le serveur de modèle à { $url } n’a pas accepté la connexion en { $secs } s. Vérifiez qu’il tourne, ou augmentez `llm.connect_timeout_secs`.
 err-llm-timeout-first-token = Le serveur de modèle à { $url } n’a rien répondu en { $secs } s. Un modèle local est peut-être encore en chargement : réessayez, ou augmentez `llm.first_token_timeout_secs`.
 err-llm-timeout-idle = Le serveur de modèle à { $url } n’a plus rien envoyé pendant { $secs } s au milieu d’une réponse. Réessayez, ou augmentez `llm.idle_timeout_secs`.
 err-llm-status = Le serveur de modèle à { $url } a répondu HTTP { $status } : { $message }{ $hint }
@@ -40,8 +40,8 @@ notice-ready-podcast = Votre podcast est prêt : « { $title } ». Ouvrez-le dan
 notice-ready-quiz = Votre quiz est prêt : « { $title } ». Ouvrez-le dans le panneau des créations, ou lancez `mentor artifact show { $artifact }`.
 notice-ready-study_guide = Votre fiche de révision est prête : « { $title } ». Ouvrez-la dans le panneau des créations, ou lancez `mentor artifact show { $artifact }`.
 notice-ready-test = Votre tâche de test est terminée.
-notice-failed = J'ai eu du mal à le générer. Je vais plutôt vous l’expliquer pas à pas.
-notice-cancelled = J'ai arrêté de le générer, comme vous l’avez demandé.
+notice-failed = J’ai eu du mal à le générer. Je vais plutôt vous l’expliquer pas à pas.
+notice-cancelled = J’ai arrêté de le générer, comme vous l’avez demandé.
 
 # chat, profile and artifact commands
 
@@ -85,6 +85,7 @@ chat-history-earlier = { $count ->
    *[other] ({ $count } messages plus anciens ne sont pas affichés : retirez --limit pour voir toute la conversation.)
 }
 chat-history-busy = (Le professeur est en train de répondre.)
+chat-model-loading = Chargement du modèle local { $model }… { $percent } % (la réponse commence une fois le modèle chargé)
 chat-plain-welcome = Conversation dans « { $title } ». Tapez un message puis Entrée ; /help liste les commandes.
 chat-plain-help = Commandes :
     /stop  arrêter la réponse en cours

@@ -576,7 +576,7 @@ fn tts_missing(french: bool) {
         );
         assert!(
             run.stderr.contains(
-                "J'ai eu du mal à le générer. Je vais plutôt vous l’expliquer pas à pas."
+                "J’ai eu du mal à le générer. Je vais plutôt vous l’expliquer pas à pas."
             ),
             "{run:#?}"
         );

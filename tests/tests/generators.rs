@@ -561,6 +561,46 @@ fn invalid_model_output_gets_one_repair_then_a_clear_failure() {
 }
 
 #[test]
+fn a_job_waits_as_long_as_the_servers_retry_after_before_trying_again() {
+    // The backoff alone would retry after 50 ms; the server asks for 2 s.
+    let g = Gen::new(
+        TestEnv::new(),
+        "[jobs]\nretry_base_ms = 50\nretry_max_ms = 100\nmax_attempts = 3\n",
+    );
+    let asked = Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let seen = asked.clone();
+    g.server.set_responder(move |r| {
+        if schema_name(r) != "quiz" {
+            return good_answer(r);
+        }
+        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.push(Instant::now());
+        if seen.len() == 1 {
+            Reply::status(429, r#"{"error":{"message":"Rate limit reached"}}"#)
+                .with_header("Retry-After", "2")
+        } else {
+            good_answer(r)
+        }
+    });
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "quiz", "questions": 3}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    assert_eq!(g.env.job(&id)["attempts"], 2);
+    let asked = asked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert_eq!(asked.len(), 2, "one refusal, one answer");
+    let waited = asked[1] - asked[0];
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
+    // Between the two attempts the job was pending, saying why.
+    let waiting = records
+        .iter()
+        .find(|j| j.status.as_str() == "pending" && j.attempts == 1)
+        .unwrap_or_else(|| panic!("no pending record between the attempts: {records:#?}"));
+    let said = waiting.error_message.clone().unwrap_or_default();
+    assert!(said.contains("asks to wait 2 s"), "{said}");
+}
+
+#[test]
 fn a_study_guide_has_its_sections_and_cites_the_sources() {
     let g = Gen::new(TestEnv::new(), "");
     let mut cursor = g.cursor();

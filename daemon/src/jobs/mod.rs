@@ -178,6 +178,16 @@ fn source_ref(hit: &SearchHit) -> SourceRef {
 /// when it is worth it), in the daemon's language.
 pub fn api_error(e: &ApiError) -> JobError {
     let message = e.localize(i18n::ui());
+    if let ApiError::LlmStatus {
+        retry_after_secs: Some(secs),
+        ..
+    } = e
+    {
+        if crate::llm::is_transient(e) {
+            let wait = std::time::Duration::from_secs(*secs);
+            return JobError::Throttled { message, wait };
+        }
+    }
     if crate::llm::is_transient(e) || matches!(e, ApiError::Storage { .. }) {
         JobError::Transient(message)
     } else {

@@ -205,6 +205,11 @@ impl Stream {
     /// Handles one item from the local model (`None`: its thread dropped the request).
     fn take_local(&mut self, item: Option<Item>) {
         match item {
+            Some(Item::Started) => {
+                if self.first_event_at.is_none() {
+                    self.first_token_by = Instant::now() + self.first_token;
+                }
+            }
             Some(Item::Data(data)) => {
                 self.first_event_at.get_or_insert_with(Instant::now);
                 let (url, answer, ready) = (&self.url, &mut self.answer, &mut self.ready);

@@ -133,6 +133,18 @@ pub fn backoff(config: &JobsConfig, attempt: u32, jitter: f64) -> Duration {
     Duration::from_millis(full - (full as f64 * 0.5 * jitter) as u64)
 }
 
+/// The longest wait a model server's `Retry-After` can impose on a job before its next
+/// attempt: an hour. A server asking for more is retried after an hour anyway (and, if it
+/// still refuses, the job spends its attempts and fails saying how long it asked to wait).
+pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(3600);
+
+/// The delay before retry number `attempt`: the [`backoff`], or what the server asked for
+/// (`at_least`, at most [`RETRY_AFTER_MAX`]) when that is longer. Retrying sooner than a
+/// server asked would only spend an attempt on another refusal.
+pub fn retry_delay(config: &JobsConfig, attempt: u32, jitter: f64, at_least: Duration) -> Duration {
+    backoff(config, attempt, jitter).max(at_least.min(RETRY_AFTER_MAX))
+}
+
 fn interrupted_message(attempts: u32, max: u32) -> String {
     t!(
         i18n::ui(),
@@ -451,13 +463,14 @@ impl Queue {
         .await
     }
 
-    /// How an attempt that failed transiently ends: back in the queue after a backoff, or
-    /// failed when no attempt is left.
+    /// How an attempt that failed transiently ends: back in the queue after a backoff (and not
+    /// before `at_least`, see [`retry_delay`]), or failed when no attempt is left.
     pub(crate) fn transient_finish(
         &self,
         lease: &Lease,
         message: String,
         failure: FailureKind,
+        at_least: Duration,
     ) -> Finish {
         let attempts = lease.row.job.attempts;
         if attempts >= lease.row.job.max_attempts {
@@ -476,7 +489,7 @@ impl Queue {
                 partial: None,
             };
         }
-        let delay = backoff(&self.config, attempts, fastrand::f64());
+        let delay = retry_delay(&self.config, attempts, fastrand::f64(), at_least);
         Finish::Requeue {
             run_at: Timestamp(Timestamp::now().0 + delay.as_millis() as i64),
             message: Some(message),
@@ -492,7 +505,7 @@ impl Queue {
         message: String,
         failure: FailureKind,
     ) -> Result<Option<Job>, ApiError> {
-        let finish = self.transient_finish(&lease, message, failure);
+        let finish = self.transient_finish(&lease, message, failure, Duration::ZERO);
         self.finish(lease, finish).await
     }
 

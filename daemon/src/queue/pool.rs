@@ -35,6 +35,11 @@ pub enum JobError {
     /// Worth retrying later (connection refused, timeouts, HTTP 429/5xx).
     #[error("{0}")]
     Transient(String),
+    /// Worth retrying, but not before `wait`: the model server said so (HTTP 429 or 503 with
+    /// `Retry-After`). The next attempt comes after the longer of `wait` (at most
+    /// [`RETRY_AFTER_MAX`](super::RETRY_AFTER_MAX)) and the usual backoff.
+    #[error("{message}")]
+    Throttled { message: String, wait: Duration },
     /// Retrying cannot help (bad configuration, a missing program, invalid input).
     #[error("{0}")]
     Permanent(String),
@@ -325,7 +330,10 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
             partial: None,
         },
         Ended::Done(Err(JobError::Transient(message))) => {
-            queue.transient_finish(&lease, message, FailureKind::Exhausted)
+            queue.transient_finish(&lease, message, FailureKind::Exhausted, Duration::ZERO)
+        }
+        Ended::Done(Err(JobError::Throttled { message, wait })) => {
+            queue.transient_finish(&lease, message, FailureKind::Exhausted, wait)
         }
         Ended::Done(Err(JobError::LeaseLost)) | Ended::LeaseLost => {
             tracing::warn!(job = %job.id, "lease lost; another worker owns the job now");
@@ -341,7 +349,7 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
                 },
                 StopReason::TimedOut => {
                     let message = t!(l, "job-failure-timeout", secs = queue.config.timeout_secs);
-                    queue.transient_finish(&lease, message, FailureKind::TimedOut)
+                    queue.transient_finish(&lease, message, FailureKind::TimedOut, Duration::ZERO)
                 }
             }
         }

@@ -20,7 +20,7 @@ use super::bus::{EventBus, Wait};
 use super::sql::{self, ClaimResult, Finish, NewJob};
 use super::test_handler::TestHandler;
 use super::transitions::Transition;
-use super::{backoff, pool, Claim, Queue};
+use super::{backoff, pool, retry_delay, Claim, Queue, RETRY_AFTER_MAX};
 use crate::store::{notebooks, Store};
 
 const ME: UserId = UserId(1000);
@@ -413,6 +413,23 @@ fn backoff_doubles_up_to_the_cap_with_jitter() {
     assert_eq!(backoff(&c, 40, 0.0), Duration::from_millis(5000));
     assert_eq!(backoff(&c, 2, 1.0), Duration::from_millis(1000));
     assert_eq!(backoff(&c, 2, 0.5), Duration::from_millis(1500));
+}
+
+#[test]
+fn a_servers_retry_after_lengthens_the_backoff_never_shortens_it() {
+    let c = JobsConfig {
+        retry_base_ms: 1000,
+        retry_max_ms: 5000,
+        ..config()
+    };
+    let secs = Duration::from_secs;
+    // Shorter than the backoff: the backoff.
+    assert_eq!(retry_delay(&c, 2, 0.0, secs(1)), secs(2));
+    assert_eq!(retry_delay(&c, 2, 0.0, Duration::ZERO), secs(2));
+    // Longer: what the server asked, with no jitter taken off.
+    assert_eq!(retry_delay(&c, 1, 1.0, secs(20)), secs(20));
+    // A day: an hour.
+    assert_eq!(retry_delay(&c, 1, 0.0, secs(86_400)), RETRY_AFTER_MAX);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

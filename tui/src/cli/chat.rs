@@ -94,9 +94,55 @@ pub async fn run(env: &Env, args: ChatArgs) -> Result<(), CliError> {
     }
     let c = client::connect(&env.dirs).await?;
     let target = resolve(&c, args.notebook, true).await?;
+    if !env.json {
+        wait_for_the_model(&c).await;
+    }
     match message {
         Some(text) => live::send_one(env, c, target, text, args.wait_jobs).await,
         None => live::plain(env, c, target).await,
+    }
+}
+
+/// While the local model loads (a large one can take a minute), says so on stderr with its
+/// progress, then returns; the reply would only start once it is loaded anyway. On a
+/// terminal the line is redrawn in place and wiped at the end; otherwise it is said once.
+/// If the daemon cannot say, or the model fails to load, the message goes ahead and the
+/// daemon's answer says what is wrong.
+async fn wait_for_the_model(c: &Client) {
+    use std::io::{IsTerminal, Write};
+    let l = i18n::ui();
+    let tty = std::io::stderr().is_terminal();
+    let mut said = false;
+    loop {
+        let Ok(Ok(info)) = c.rpc.llm_info(ctx(5)).await else {
+            break;
+        };
+        let loading = info
+            .local
+            .as_ref()
+            .filter(|m| info.provider == "local" && m.state == "loading");
+        let Some(local) = loading else {
+            break;
+        };
+        let line = t!(
+            l,
+            "chat-model-loading",
+            model = info.model.as_str(),
+            percent = local.percent.unwrap_or(0)
+        );
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let _ = write!(err, "\r\x1b[K{line}");
+            let _ = err.flush();
+        } else if !said {
+            let _ = writeln!(err, "{line}");
+        }
+        said = true;
+        drop(err);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    if said && tty {
+        eprint!("\r\x1b[K");
     }
 }
 

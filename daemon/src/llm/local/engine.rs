@@ -189,6 +189,9 @@ enum Stop {
 
 impl Session<'_> {
     fn answer(&mut self, context: &mut LlamaContext<'_>, job: &Job) {
+        if !job.send(Item::Started) {
+            return; // the asker has gone
+        }
         match self.generate(context, job) {
             Ok(()) => {}
             Err(message) => {

@@ -119,6 +119,9 @@ impl Job {
 /// What the engine sends back for a request.
 #[derive(Debug)]
 pub enum Item {
+    /// The model is loaded and this request's turn has come: the wait for the first token
+    /// starts now, not while the model was loading or another request was answered.
+    Started,
     /// One `data:` payload, as a server would stream it (a chunk, or `[DONE]`).
     Data(String),
     /// The request failed.
