@@ -65,8 +65,13 @@ command -v espeak-ng >/dev/null 2>&1 || packages+=(espeak-ng)
 command -v cc >/dev/null 2>&1 || packages+=(gcc libc6-dev)
 command -v c++ >/dev/null 2>&1 || packages+=(g++)
 command -v cmake >/dev/null 2>&1 || packages+=(cmake)
-compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null 2>&1 \
-  || compgen -G "/usr/lib/*/libclang*.so*" >/dev/null 2>&1 || packages+=(libclang-dev)
+# bindgen needs both the library and clang's own headers (stddef.h, …), which libclang-dev
+# brings; the library alone (libclang1, pulled in by other packages) is not enough.
+{ compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null 2>&1 \
+    || compgen -G "/usr/lib/*/libclang*.so*" >/dev/null 2>&1; } \
+  && { compgen -G "/usr/lib/llvm-*/lib/clang/*/include/stddef.h" >/dev/null 2>&1 \
+    || compgen -G "/usr/lib/clang/*/include/stddef.h" >/dev/null 2>&1; } \
+  || packages+=(libclang-dev)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 if [ "$test" = 1 ]; then
   command -v tmux >/dev/null 2>&1 || packages+=(tmux)
