@@ -85,7 +85,7 @@ chat-history-earlier = { $count ->
    *[other] ({ $count } earlier messages are not shown: leave out --limit to see the whole conversation.)
 }
 chat-history-busy = (The teacher is writing a reply.)
-chat-model-loading = Loading the local model { $model }… { $percent }% (the reply starts once it is loaded)
+chat-model-loading = Loading the local model… { $percent }% (the reply starts once it is loaded)
 chat-plain-welcome = Chatting in “{ $title }”. Type a message and press Enter; /help lists the commands.
 chat-plain-help = Commands:
     /stop  stop the reply being written

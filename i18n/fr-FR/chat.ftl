@@ -85,7 +85,7 @@ chat-history-earlier = { $count ->
    *[other] ({ $count } messages plus anciens ne sont pas affichés : retirez --limit pour voir toute la conversation.)
 }
 chat-history-busy = (Le professeur est en train de répondre.)
-chat-model-loading = Chargement du modèle local { $model }… { $percent } % (la réponse commence une fois le modèle chargé)
+chat-model-loading = Chargement du modèle local… { $percent } % (la réponse commence une fois le modèle chargé)
 chat-plain-welcome = Conversation dans « { $title } ». Tapez un message puis Entrée ; /help liste les commandes.
 chat-plain-help = Commandes :
     /stop  arrêter la réponse en cours

@@ -127,7 +127,6 @@ async fn wait_for_the_model(c: &Client) {
         let line = t!(
             l,
             "chat-model-loading",
-            model = info.model.as_str(),
             percent = local.percent.unwrap_or(0)
         );
         let mut err = std::io::stderr().lock();

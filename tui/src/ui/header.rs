@@ -21,12 +21,10 @@ fn model_label(app: &App, l: &Localizer) -> String {
     }
     let model = info.model.as_str();
     match info.local.as_ref() {
-        Some(m) if m.state == "loading" => t!(
-            l,
-            "tui-model-loading",
-            model = model,
-            percent = m.percent.unwrap_or(0)
-        ),
+        // The name is only known once loaded: until then it is the file's, not the model's.
+        Some(m) if m.state == "loading" => {
+            t!(l, "tui-model-loading", percent = m.percent.unwrap_or(0))
+        }
         Some(m) if m.state == "failed" => t!(l, "tui-model-failed", model = model),
         _ => t!(l, "tui-model-local", model = model),
     }
@@ -130,8 +128,8 @@ mod tests {
         app.llm = Some(info("openai", "unloaded", None));
         assert_eq!(model_label(&app, en), "qwen2.5");
         app.llm = Some(info("local", "loading", Some(42)));
-        assert_eq!(model_label(&app, en), "loading SmolLM2… 42%");
-        assert_eq!(model_label(&app, fr), "chargement de SmolLM2… 42 %");
+        assert_eq!(model_label(&app, en), "loading the local model… 42%");
+        assert_eq!(model_label(&app, fr), "chargement du modèle local… 42 %");
         app.llm = Some(info("local", "ready", None));
         assert_eq!(model_label(&app, en), "SmolLM2 (local)");
         app.llm = Some(info("local", "failed", None));
