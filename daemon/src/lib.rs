@@ -168,8 +168,8 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         http,
     });
     spawn_signal_handler(daemon.shutdown.clone());
+    jobs::files::start_janitor(&daemon).await;
     queue::pool::start(queue, &daemon.tasks, &jobs, daemon.shutdown.clone()).await;
-    jobs::files::start_janitor(&daemon);
     if let Err(e) = chat::start(&daemon).await {
         tracing::error!(error = %e, "cannot start the conversations' announcer");
     }

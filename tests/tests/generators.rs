@@ -416,6 +416,18 @@ fn a_podcast_resumes_from_its_checkpoints_after_the_daemon_is_killed() {
     let path = PathBuf::from(art["data"]["audio"]["path"].as_str().unwrap_or(""));
     assert_eq!(wav_info(&path).1, 22_050);
     assert_eq!(files_under(&g.env.dirs().artifacts()), vec![path]);
+    // The new daemon removed the killed one's part files before the job resumed, not while
+    // the resumed job was writing its own.
+    let log = g.env.log();
+    let second = log.rsplit("mentord starting").next().unwrap_or("");
+    let (swept, resumed) = (
+        second.find("stray artifact files removed"),
+        second.find("recovered jobs from a stopped worker"),
+    );
+    assert!(
+        swept.is_some() && resumed.is_some() && swept < resumed,
+        "{second}"
+    );
 }
 
 #[test]

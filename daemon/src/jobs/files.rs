@@ -85,7 +85,15 @@ impl ArtifactFiles {
     /// exist, of artifacts that failed or were cancelled, the clips of ready ones, and `.part`
     /// files. `known` holds every artifact with its notebook and status. Returns how many
     /// entries it removed.
-    pub fn sweep(&self, known: &HashMap<ArtifactId, (NotebookId, ArtifactStatus)>) -> usize {
+    ///
+    /// The files of artifacts still generating are left alone while jobs may run
+    /// ([`Sweep::WhileRunning`]): their `.part` files are being written. Only before any job
+    /// starts ([`Sweep::BeforeJobs`]) are those a crash left behind removed.
+    pub fn sweep(
+        &self,
+        known: &HashMap<ArtifactId, (NotebookId, ArtifactStatus)>,
+        when: Sweep,
+    ) -> usize {
         let Ok(notebooks) = std::fs::read_dir(&self.root) else {
             return 0;
         };
@@ -112,7 +120,11 @@ impl ArtifactFiles {
                     .filter(|(owner, _)| owner.ulid() == nb_name)
                     .map(|(_, status)| *status);
                 match status {
-                    Some(ArtifactStatus::Generating) => removed += remove_parts(&path),
+                    Some(ArtifactStatus::Generating) => {
+                        if when == Sweep::BeforeJobs {
+                            removed += remove_parts(&path);
+                        }
+                    }
                     Some(ArtifactStatus::Ready) if path.is_dir() => {
                         if path.join(CLIPS_DIR).exists() {
                             remove_dir(&path.join(CLIPS_DIR));
@@ -129,6 +141,15 @@ impl ArtifactFiles {
         }
         removed
     }
+}
+
+/// When a sweep runs, which says whether a job may be writing files meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// At start-up, before the queue starts any job: every `.part` file is a crash's leftover.
+    BeforeJobs,
+    /// While jobs run (after missed job events): generating artifacts are not touched.
+    WhileRunning,
 }
 
 /// Every artifact with its notebook and status (for [`ArtifactFiles::sweep`]).
@@ -161,22 +182,23 @@ pub fn known(
 /// cancel is dropped, and its speech processes killed, a moment after the end is recorded.
 const SECOND_PASS: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Keeps the tree tidy while the daemon runs: a sweep at start-up, then the files of every
-/// artifact whose job ends failed or cancelled are removed (at once and once more a moment
-/// later), and a full sweep whenever job events were missed.
-pub fn start_janitor(daemon: &std::sync::Arc<crate::state::Daemon>) {
+/// Keeps the tree tidy while the daemon runs: a sweep at start-up (awaited: call this before
+/// the queue starts, so that no job is writing yet), then the files of every artifact whose
+/// job ends failed or cancelled are removed (at once and once more a moment later), and a
+/// sweep that spares generating artifacts whenever job events were missed.
+pub async fn start_janitor(daemon: &std::sync::Arc<crate::state::Daemon>) {
     use mentor_shared::jobs::{EventBody, JobStatus};
 
     let daemon = daemon.clone();
     let files = ArtifactFiles::new(daemon.dirs.artifacts());
+    let bus = daemon.queue.bus().clone();
+    let mut after = Some(bus.last_seq());
+    sweep_now(&daemon, &files, Sweep::BeforeJobs).await;
     daemon.tasks.clone().spawn(async move {
-        let bus = daemon.queue.bus().clone();
-        let mut after = Some(bus.last_seq());
-        sweep_now(&daemon, &files).await;
         while let Some(news) = bus.next_job_ends(&mut after, &daemon.shutdown).await {
             let events = match news {
                 crate::queue::bus::Internal::Missed => {
-                    sweep_now(&daemon, &files).await;
+                    sweep_now(&daemon, &files, Sweep::WhileRunning).await;
                     continue;
                 }
                 crate::queue::bus::Internal::Events(events) => events,
@@ -224,7 +246,7 @@ pub fn forget_notebook(daemon: &crate::state::Daemon, notebook: NotebookId) {
     });
 }
 
-async fn sweep_now(daemon: &crate::state::Daemon, files: &ArtifactFiles) {
+async fn sweep_now(daemon: &crate::state::Daemon, files: &ArtifactFiles, when: Sweep) {
     let known = match daemon.store.read(known).await {
         Ok(known) => known,
         Err(e) => {
@@ -233,7 +255,7 @@ async fn sweep_now(daemon: &crate::state::Daemon, files: &ArtifactFiles) {
         }
     };
     let files = files.clone();
-    match tokio::task::spawn_blocking(move || files.sweep(&known)).await {
+    match tokio::task::spawn_blocking(move || files.sweep(&known, when)).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(removed = n, "stray artifact files removed"),
         Err(e) => tracing::warn!(error = %e, "artifact sweep failed"),
@@ -317,10 +339,15 @@ mod tests {
             (generating, (nb, ArtifactStatus::Generating)),
             (failed, (nb, ArtifactStatus::Failed)),
         ]);
-        files.sweep(&known);
+        // While jobs run, a generating artifact's part files are being written: kept.
+        files.sweep(&known, Sweep::WhileRunning);
+        let kept = files.artifact_dir(nb, generating).join(CLIPS_DIR);
+        assert!(kept.join("clip-0001.wav.part").exists());
+        assert!(!files.artifact_dir(nb, failed).exists());
+        // Before any job starts, they are a crash's leftovers.
+        files.sweep(&known, Sweep::BeforeJobs);
         assert!(wav.exists());
         assert!(!files.artifact_dir(nb, ready).join(CLIPS_DIR).exists());
-        let kept = files.artifact_dir(nb, generating).join(CLIPS_DIR);
         assert!(kept.join("clip-0000.wav").exists());
         assert!(!kept.join("clip-0001.wav.part").exists());
         assert!(!files.artifact_dir(nb, failed).exists());
