@@ -50,6 +50,9 @@ pub struct Options {
     /// Also register scripted stand-ins for the podcast, quiz and study-guide generators
     /// (tests and benchmarks of the chat only).
     pub stand_ins: bool,
+    /// A pause before the local model loads, so that tests can watch the loading progress
+    /// (`MENTORD_TEST_LOAD_PAUSE_MS`; tests only).
+    pub load_pause: Duration,
 }
 
 /// Runs the daemon until SIGTERM, SIGINT or a `shutdown` request, then stops gracefully.
@@ -64,6 +67,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         jobs,
         test_handlers,
         stand_ins,
+        load_pause,
     } = opts;
     // Everything the daemon creates (database, logs, socket, artifacts) is owner-only.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
@@ -102,7 +106,11 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
             path: dirs.config_file(),
             source: std::io::Error::other(e.to_string()),
         })?
-        .with_local(config.local_model_path(&dirs), &config.llm.local);
+        .with_local(
+            config.local_model_path(&dirs),
+            &config.llm.local,
+            load_pause,
+        );
     // Load the local model now, off any request's path, if it is the one that will answer.
     let preload = llm.clone();
     tokio::spawn(async move {

@@ -72,6 +72,10 @@ fn main() -> ExitCode {
         test_handlers: std::env::var_os("MENTORD_TEST_HANDLERS")
             .is_some_and(|v| v == "1" || v == "stand-in"),
         stand_ins: std::env::var_os("MENTORD_TEST_HANDLERS").is_some_and(|v| v == "stand-in"),
+        load_pause: std::env::var("MENTORD_TEST_LOAD_PAUSE_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(std::time::Duration::ZERO, std::time::Duration::from_millis),
     }));
     // Handlers have been stopped and their jobs given back by now.
     jobs.shutdown_timeout(std::time::Duration::from_secs(1));

@@ -106,7 +106,7 @@ pub struct Run {
     pub stderr: String,
 }
 
-impl Run {
+impl From<Output> for Run {
     fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
@@ -114,7 +114,9 @@ impl Run {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+}
 
+impl Run {
     /// Asserts success and returns stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
@@ -224,6 +226,7 @@ impl TestEnv {
             .env_remove("MENTOR_TTS_API_KEY")
             .env_remove("MENTOR_LOG")
             .env_remove("MENTORD_PROTOCOL_VERSION")
+            .env_remove("MENTORD_TEST_LOAD_PAUSE_MS")
             .stdin(Stdio::null());
         if !self.handlers.is_empty() {
             cmd.env("MENTORD_TEST_HANDLERS", self.handlers);

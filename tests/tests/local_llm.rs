@@ -41,7 +41,7 @@ fn local(provider: &str, base_url: &str, path: &Path) -> Llm {
     };
     Llm::new(&config)
         .expect("client")
-        .with_local(path.to_path_buf(), &local)
+        .with_local(path.to_path_buf(), &local, Duration::ZERO)
 }
 
 fn ask(text: &str, max_tokens: u32) -> ChatRequest {
@@ -356,6 +356,37 @@ fn the_model_loads_once_off_the_request_path_and_leaves_memory_when_idle() {
         env.log()
     );
     eprintln!("daemon RSS: {loaded:.0} MiB with the model, {unloaded:.0} MiB after unloading");
+}
+
+#[test]
+fn mentor_chat_says_while_the_local_model_loads_then_answers() {
+    let env = offline_home();
+    // The daemon started here pauses 2 s at 0 % before loading (the SmolLM2 file loads too
+    // fast to be seen otherwise), as a big model on a slow disk would.
+    let run = |args: &[&str]| {
+        mentor_tests::Run::from(
+            env.command("mentor")
+                .env("MENTORD_TEST_LOAD_PAUSE_MS", "2000")
+                .args(args)
+                .output()
+                .expect("run mentor"),
+        )
+    };
+    run(&["notebook", "create", "Wind"]).ok();
+    let chat = run(&["chat", "-n", "Wind", "-m", "What is wind?"]);
+    assert!(!chat.ok().trim().is_empty(), "{chat:#?}");
+    // Not a terminal: the line is printed once, on stderr, before the reply.
+    assert_eq!(
+        chat.stderr
+            .matches("Loading the local model… 0% (the reply starts once it is loaded)")
+            .count(),
+        1,
+        "{chat:#?}"
+    );
+    // Once loaded, nothing more is said.
+    let again = env.mentor(&["chat", "-n", "Wind", "-m", "And a breeze?"]);
+    assert!(!again.ok().trim().is_empty(), "{again:#?}");
+    assert!(!again.stderr.contains("Loading"), "{again:#?}");
 }
 
 #[test]

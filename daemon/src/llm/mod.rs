@@ -201,7 +201,8 @@ impl Llm {
 
     /// The same client with the local model at `path` (the engine starts, the model is not
     /// loaded yet). Without it, or with `llm.provider = "openai"`, only the server is used.
-    pub fn with_local(self, path: PathBuf, config: &LocalLlmConfig) -> Llm {
+    /// `load_pause` delays every load (tests of the loading progress; zero otherwise).
+    pub fn with_local(self, path: PathBuf, config: &LocalLlmConfig, load_pause: Duration) -> Llm {
         if self.inner.provider == Provider::Server {
             return self;
         }
@@ -214,6 +215,7 @@ impl Llm {
             threads: i32::try_from(threads).unwrap_or(1),
             unload_after: Duration::from_secs(config.unload_after_secs),
             max_answer_tokens: config.max_answer_tokens.into(),
+            load_pause,
         };
         let local = Local::new(path, settings);
         self.rebuild(|inner| inner.local = Some(local))

@@ -74,6 +74,7 @@ fn load(shared: &Shared) -> Result<Loaded, String> {
     super::check_file(path)?;
     let backend = backend()?;
     shared.set_status(Status::Loading(0));
+    std::thread::sleep(shared.settings.load_pause);
     let started = Instant::now();
     let mut progress = shared.progress_sink();
     let params = LlamaModelParams::default().with_progress_callback(move |p| {

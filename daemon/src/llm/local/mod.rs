@@ -43,6 +43,8 @@ pub struct Settings {
     pub unload_after: Duration,
     /// Tokens one answer may have when the request sets no `max_tokens`.
     pub max_answer_tokens: u64,
+    /// A pause at 0 % before every load (tests of the loading progress; zero otherwise).
+    pub load_pause: Duration,
 }
 
 /// The local model: cheap to clone, one engine thread per daemon.

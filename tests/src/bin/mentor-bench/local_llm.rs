@@ -87,7 +87,7 @@ pub fn scenario_local_llm(bench: &Bench) -> Result<Report> {
     let llm = Llm::new(&config)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("the model client")?
-        .with_local(model.clone(), &local_config);
+        .with_local(model.clone(), &local_config, Duration::ZERO);
     let engine = llm.local().context("no local engine")?.clone();
     let started = Instant::now();
     engine.preload();
