@@ -344,26 +344,30 @@ impl Session<'_> {
     /// Sends the pieces as chunks; false once nobody listens.
     fn send(&self, job: &Job, pieces: &mut Vec<Piece>, calls: &mut usize) -> bool {
         for piece in pieces.drain(..) {
-            let delta = match piece {
-                Piece::Text(text) => json!({"content": text}),
-                Piece::Call { name, arguments } => {
-                    let index = *calls;
-                    *calls += 1;
-                    json!({"tool_calls": [{
-                        "index": index,
-                        "id": format!("call_local_{}", super::next_call_id()),
-                        "type": "function",
-                        "function": {"name": name, "arguments": arguments},
-                    }]})
-                }
-            };
-            let chunk = json!({"choices": [{"index": 0, "delta": delta}]});
-            if !job.send(Item::Data(chunk.to_string())) {
+            if !job.send(Item::Data(chunk(piece, calls).to_string())) {
                 return false;
             }
         }
         true
     }
+}
+
+/// The stream chunk a server would send for `piece`; `calls` counts the answer's tool calls.
+fn chunk(piece: Piece, calls: &mut usize) -> Value {
+    let delta = match piece {
+        Piece::Text(text) => json!({"content": text}),
+        Piece::Call { name, arguments } => {
+            let index = *calls;
+            *calls += 1;
+            json!({"tool_calls": [{
+                "index": index,
+                "id": format!("call_local_{}", super::next_call_id()),
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }]})
+        }
+    };
+    json!({"choices": [{"index": 0, "delta": delta}]})
 }
 
 /// What the engine takes from an OpenAI request body.
@@ -528,6 +532,56 @@ mod tests {
         assert_eq!(p["b"]["maxLength"], 5);
         assert_eq!(p["c"]["items"]["maxLength"], MAX_STRING);
         assert!(p["d"].get("maxLength").is_none());
+    }
+
+    /// The model's words, cut as tokens cut them, go through the splitter and out as chunks;
+    /// the assembler that reads a server's stream rebuilds the text and both calls from them.
+    #[test]
+    fn tool_calls_in_the_models_words_reach_the_assembler_as_a_servers_would() {
+        use crate::llm::assemble::{Assembler, Deltas};
+        let said = "Let me make that.<tool_call>\n{\"name\": \"generate_artifact\", \
+                    \"arguments\": {\"artifact_type\": \"quiz\", \"topic\": \"cells\"}}\n\
+                    </tool_call>\n<tool_call>{\"name\": \"search_sources\", \"arguments\": \
+                    {\"query\": \"mitosis\"}}</tool_call>";
+        let mut splitter = Splitter::default();
+        let mut pieces = Vec::new();
+        let mut chars = said.chars().peekable();
+        while chars.peek().is_some() {
+            let token: String = chars.by_ref().take(3).collect();
+            splitter.push(&token, &mut pieces);
+        }
+        splitter.finish(&mut pieces);
+        let mut calls = 0;
+        let mut assembler = Assembler::default();
+        let mut deltas = Deltas::default();
+        for piece in pieces {
+            let data = chunk(piece, &mut calls).to_string();
+            assembler
+                .feed("local", &data, &mut deltas)
+                .expect("a chunk the assembler reads");
+        }
+        assert_eq!(calls, 2);
+        let done = assembler.completion();
+        assert_eq!(done.text, "Let me make that.");
+        let calls: Vec<(&str, Value)> = done
+            .tool_calls
+            .iter()
+            .map(|c| {
+                let args = serde_json::from_str(&c.arguments).expect("JSON arguments");
+                (c.name.as_str(), args)
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                (
+                    "generate_artifact",
+                    json!({"artifact_type": "quiz", "topic": "cells"})
+                ),
+                ("search_sources", json!({"query": "mitosis"})),
+            ]
+        );
+        assert_ne!(done.tool_calls[0].id, done.tool_calls[1].id);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Piece {
 pub struct Splitter {
     held: String,
     in_call: bool,
+    /// A call has just closed: the blank space after it (between two calls, or before the
+    /// end) is layout, not words for the learner.
+    after_call: bool,
 }
 
 impl Splitter {
@@ -38,6 +41,7 @@ impl Splitter {
                 self.held.drain(..end + CLOSE.len());
                 out.push(call(&body));
                 self.in_call = false;
+                self.after_call = true;
             } else if let Some(start) = self.held.find(OPEN) {
                 let before = &self.held[..start];
                 if !before.trim().is_empty() {
@@ -46,6 +50,14 @@ impl Splitter {
                 self.held.drain(..start + OPEN.len());
                 self.in_call = true;
             } else {
+                if self.after_call {
+                    let blank = self.held.len() - self.held.trim_start().len();
+                    self.held.drain(..blank);
+                    if self.held.is_empty() {
+                        return;
+                    }
+                    self.after_call = false;
+                }
                 // Everything but a tail that may be the start of `<tool_call>`.
                 let keep = partial_tag_len(&self.held);
                 let cut = self.held.len() - keep;
@@ -146,6 +158,27 @@ mod tests {
             let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
             assert_eq!(split(&refs), expected, "pieces of {size}");
         }
+    }
+
+    #[test]
+    fn the_blank_between_and_after_calls_is_not_text() {
+        let answer = "<tool_call>{\"name\": \"a\"}</tool_call>\n\n<tool_call>{\"name\": \"b\"}\
+                      </tool_call>\n";
+        let call = |name: &str| Piece::Call {
+            name: name.into(),
+            arguments: "{}".into(),
+        };
+        for size in 1..answer.len() {
+            let chars: Vec<char> = answer.chars().collect();
+            let pieces: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
+            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            assert_eq!(split(&refs), vec![call("a"), call("b")], "pieces of {size}");
+        }
+        // Words after a call are text, without the blank that led to them.
+        assert_eq!(
+            split(&["<tool_call>{\"name\": \"a\"}</tool_call>", "\n", " Done."]),
+            vec![call("a"), Piece::Text("Done.".into())]
+        );
     }
 
     #[test]
