@@ -222,6 +222,7 @@ impl TestEnv {
             .env_remove("MENTOR_LLM_URL")
             .env_remove("MENTOR_LLM_MODEL")
             .env_remove("MENTOR_LLM_API_KEY")
+            .env_remove("MENTOR_LLM_PROVIDER")
             .env_remove("MENTOR_TTS_ENGINE")
             .env_remove("MENTOR_TTS_API_KEY")
             .env_remove("MENTOR_LOG")

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mentor_tests::answers::{good_answer, schema_name};
-use mentor_tests::openai::{last_message, Reply, ScriptedServer};
+use mentor_tests::openai::{closed_port_url, last_message, Reply, ScriptedServer};
 use mentor_tests::{bin, TestEnv};
 use serde_json::Value;
 
@@ -171,6 +171,7 @@ fn env_vars(env: &TestEnv) -> String {
         "MENTOR_LLM_URL",
         "MENTOR_LLM_MODEL",
         "MENTOR_LLM_API_KEY",
+        "MENTOR_LLM_PROVIDER",
         "MENTOR_TTS_ENGINE",
         "MENTOR_TTS_API_KEY",
         "MENTOR_LOG",
@@ -211,6 +212,31 @@ fn teacher(podcast: String, quiz: String) -> impl Fn(&Value) -> Reply + Send + S
             Reply::text("Chlorophyll absorbs red and blue light.")
         }
     }
+}
+
+/// A new installation as `./install.sh --open` leaves it: no notebook yet, no model server,
+/// the local model installed. The first screen, the notebook picker, already names the model
+/// that will answer: the local one, not the server's configured model.
+#[test]
+fn the_first_screen_names_the_local_model_when_no_server_answers() {
+    let model = mentor_tests::test_model_path();
+    assert!(
+        model.is_file(),
+        "the test model {} is missing: run ./install.sh --test",
+        model.display()
+    );
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[llm]\nbase_url = \"{}\"\nmodel = \"the-server-model\"\n\n[llm.local]\nmodel = \"{}\"\n\
+         threads = 1\n",
+        closed_port_url(),
+        model.display()
+    ));
+    let pane = Pane::open(&env, "");
+    let screen = pane.wait("the picker, with the local model in the header", |s| {
+        s.contains("No notebook yet") && s.lines().next().is_some_and(|h| h.contains("(local)"))
+    });
+    assert!(!screen.contains("the-server-model"), "{screen}");
 }
 
 #[test]

@@ -96,7 +96,7 @@ async fn run(
             Ok(None) => {
                 let _ = to_app.send(FromDaemon::NoNotebook);
                 // Wait for the learner to choose or create one.
-                match commands.recv().await {
+                match choice(&c, &to_app, &mut commands).await {
                     Some(LinkCommand::Switch(id)) => {
                         notebook = Some(id);
                         client = Some(c);
@@ -112,7 +112,7 @@ async fn run(
             Err(Trouble::Failed(e)) => {
                 let _ = to_app.send(FromDaemon::Said(e.localize(l)));
                 let _ = to_app.send(FromDaemon::NoNotebook);
-                match commands.recv().await {
+                match choice(&c, &to_app, &mut commands).await {
                     Some(LinkCommand::Switch(id)) => {
                         notebook = Some(id);
                         client = Some(c);
@@ -159,19 +159,8 @@ async fn run(
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(ask_model) => {
-                    let info = c.rpc.llm_info(ctx(5)).await;
-                    let loading = match info {
-                        Ok(Ok(info)) => {
-                            let loading = info.local.as_ref().is_some_and(|m| m.state == "loading");
-                            if to_app.send(FromDaemon::Model(Box::new(info))).is_err() {
-                                return;
-                            }
-                            loading
-                        }
-                        _ => false,
-                    };
-                    ask_model = tokio::time::Instant::now()
-                        + if loading { MODEL_LOADING_EVERY } else { MODEL_EVERY };
+                    let Some(next) = ask_model_info(&c, &to_app).await else { return };
+                    ask_model = next;
                 }
                 batch = events.next() => match batch {
                     Ok(batch) if batch.reload => {
@@ -214,6 +203,48 @@ async fn run(
 /// How often the header's model is asked for, and while the local model loads.
 const MODEL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 const MODEL_LOADING_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Asks which model answers and hands it to the header; when to ask next (sooner while the
+/// local model loads), or `None` once the app has gone.
+async fn ask_model_info(
+    c: &Client,
+    to_app: &mpsc::UnboundedSender<FromDaemon>,
+) -> Option<tokio::time::Instant> {
+    let loading = match c.rpc.llm_info(ctx(5)).await {
+        Ok(Ok(info)) => {
+            let loading = info.local.as_ref().is_some_and(|m| m.state == "loading");
+            to_app.send(FromDaemon::Model(Box::new(info))).ok()?;
+            loading
+        }
+        _ => false,
+    };
+    Some(
+        tokio::time::Instant::now()
+            + if loading {
+                MODEL_LOADING_EVERY
+            } else {
+                MODEL_EVERY
+            },
+    )
+}
+
+/// Waits for the learner to choose a notebook, keeping the header's model up to date
+/// meanwhile (the picker is the first screen of a new installation).
+async fn choice(
+    c: &Client,
+    to_app: &mpsc::UnboundedSender<FromDaemon>,
+    commands: &mut mpsc::UnboundedReceiver<LinkCommand>,
+) -> Option<LinkCommand> {
+    let mut ask_model = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(ask_model) => {
+                ask_model = ask_model_info(c, to_app).await?;
+            }
+            command = commands.recv() => return command,
+        }
+    }
+}
 
 /// Connects again, waiting for a daemon that restarts and starting one that stays gone.
 async fn reconnect(dirs: &Dirs) -> Client {
