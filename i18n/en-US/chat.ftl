@@ -91,6 +91,7 @@ chat-plain-help = Commands:
     /stop  stop the reply being written
     /help  list these commands
     /quit  leave (so does Ctrl+D)
+    /quiz TOPIC, /podcast TOPIC, /guide TOPIC  make a quiz, a podcast or a study guide now
     Any other line is sent to the teacher; start it with // to send a line that begins with /.
 chat-plain-unknown-command = Unknown command { $command }. /help lists the commands.
 chat-plain-queued = (The teacher answers this right after the reply being written.)

@@ -91,6 +91,7 @@ chat-plain-help = Commandes :
     /stop  arrêter la réponse en cours
     /help  lister ces commandes
     /quit  quitter (Ctrl+D aussi)
+    /quiz SUJET, /podcast SUJET, /guide SUJET  créer tout de suite un quiz, un podcast ou une fiche de révision
     Toute autre ligne est envoyée au professeur ; commencez-la par // pour envoyer une ligne qui commence par /.
 chat-plain-unknown-command = Commande inconnue { $command }. /help liste les commandes.
 chat-plain-queued = (Le professeur y répond juste après la réponse en cours.)

@@ -221,3 +221,61 @@ pub struct ProfileUpdate {
     /// New language.
     pub language: Option<String>,
 }
+
+/// The generator a message asks for when it is a shortcut — `/podcast TOPIC`, `/quiz TOPIC`
+/// or `/guide TOPIC` (also `/study-guide`) — with its topic (empty: the notebook's sources
+/// as they come). Only these words, followed by a space or nothing, are shortcuts; any other
+/// line that starts with `/` is an ordinary message. The daemon makes the shortcut's call
+/// itself; clients that read `/` commands of their own pass these on.
+pub fn shortcut(text: &str) -> Option<(JobKind, String)> {
+    let rest = text.trim().strip_prefix('/')?;
+    let (word, topic) = match rest.split_once(char::is_whitespace) {
+        Some((word, topic)) => (word, topic),
+        None => (rest, ""),
+    };
+    let kind = match word.to_lowercase().as_str() {
+        "podcast" => JobKind::Podcast,
+        "quiz" => JobKind::Quiz,
+        "guide" | "study-guide" | "study_guide" => JobKind::StudyGuide,
+        _ => return None,
+    };
+    Some((kind, topic.split_whitespace().collect::<Vec<_>>().join(" ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_shortcut_words_are_shortcuts() {
+        let quiz = |t: &str| Some((JobKind::Quiz, t.to_string()));
+        assert_eq!(shortcut("/quiz photosynthesis"), quiz("photosynthesis"));
+        assert_eq!(
+            shortcut("  /QUIZ   the  water cycle \n"),
+            quiz("the water cycle")
+        );
+        assert_eq!(shortcut("/quiz"), quiz(""));
+        assert_eq!(
+            shortcut("/podcast les volcans"),
+            Some((JobKind::Podcast, "les volcans".into()))
+        );
+        for guide in ["/guide cells", "/study-guide cells", "/study_guide\tcells"] {
+            assert_eq!(
+                shortcut(guide),
+                Some((JobKind::StudyGuide, "cells".into())),
+                "{guide}"
+            );
+        }
+        for text in [
+            "quiz me on cells",
+            "/quizzes",
+            "/usr/bin is where programs live?",
+            "/test x",
+            "//quiz cells",
+            "/",
+            "Make a /quiz",
+        ] {
+            assert_eq!(shortcut(text), None, "{text}");
+        }
+    }
+}

@@ -240,6 +240,9 @@ pub enum Difficulty {
     Hard,
 }
 
+/// Questions in a quiz when the learner does not say.
+pub const DEFAULT_QUIZ_QUESTIONS: u32 = 5;
+
 /// What to generate, with its options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -410,6 +410,82 @@ fn a_failed_job_makes_wait_jobs_exit_with_1_after_the_walkthrough() {
     );
 }
 
+/// `/quiz TOPIC` starts the quiz itself: the model (here one that never calls a tool, as a
+/// small local model does not) is not asked whether to; it is asked once, after the call and
+/// its result, to go on teaching. In plain mode the shortcut is not one of the client's own
+/// commands, and a line that only looks like one is an ordinary message.
+#[test]
+fn a_shortcut_starts_the_generator_without_asking_the_model() {
+    let server = ScriptedServer::start();
+    server.set_fallback(Some(Reply::text("Meanwhile, let us look at chlorophyll.")));
+    let env = with_model(&server);
+    env.mentor(&["notebook", "create", "Biology"]).ok();
+    let topic = "photosynthesis [steps=1] [step_ms=50]";
+    let run = env.mentor(&["chat", "-m", &format!("/Quiz  {topic}"), "--wait-jobs"]);
+    assert!(
+        run.ok().contains("Meanwhile, let us look at chlorophyll."),
+        "{run:#?}"
+    );
+    for expected in [
+        "→ generate_artifact(artifact_type: \"quiz\"",
+        "I'm generating that for you.",
+        "Your quiz is ready",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {run:#?}");
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "the model is asked once: {requests:#?}");
+    let messages = requests[0]["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let n = messages.len();
+    assert!(n >= 3, "{messages:#?}");
+    assert_eq!(messages[n - 1]["role"], "tool", "{messages:#?}");
+    assert!(
+        messages[n - 1]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("job_id")),
+        "{messages:#?}"
+    );
+    let call = &messages[n - 2]["tool_calls"][0]["function"];
+    assert_eq!(call["name"], "generate_artifact", "{messages:#?}");
+    let args: Value =
+        serde_json::from_str(call["arguments"].as_str().unwrap_or("")).unwrap_or_default();
+    assert_eq!(
+        args,
+        serde_json::json!({"artifact_type": "quiz", "topic": topic})
+    );
+    assert_eq!(messages[n - 3]["role"], "user", "{messages:#?}");
+    let jobs = env.mentor(&["jobs", "list", "--json"]).json();
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1), "{jobs}");
+    assert_eq!(jobs[0]["kind"], "quiz", "{jobs}");
+    assert_eq!(jobs[0]["topic"], topic, "{jobs}");
+    assert_eq!(jobs[0]["status"], "completed", "{jobs}");
+
+    // Plain mode passes shortcuts on.
+    let run = env.mentor_with_stdin(
+        &["chat", "--plain"],
+        "/guide leaves [steps=1] [step_ms=50]\n",
+    );
+    let out = run.ok();
+    assert!(!out.contains("Unknown command"), "{run:#?}");
+    assert!(
+        out.contains("→ generate_artifact(artifact_type: \"study_guide\""),
+        "{out}"
+    );
+    // A message that only looks like a shortcut goes to the model as it is.
+    env.mentor(&["chat", "-m", "/quizzes are fun"]).ok();
+    let jobs = env.mentor(&["jobs", "list", "--json"]).json();
+    assert_eq!(jobs.as_array().map(Vec::len), Some(2), "{jobs}");
+    let last = server.requests().last().cloned().unwrap_or_default();
+    assert_eq!(
+        last_message(&last),
+        ("user".to_string(), "/quizzes are fun".to_string()),
+        "{last:#}"
+    );
+}
+
 #[test]
 fn plain_mode_answers_each_piped_line_then_ends() {
     let server = ScriptedServer::start();

@@ -407,6 +407,26 @@ fn the_daemon_teaches_and_makes_a_quiz_with_no_server_at_all() {
     let reply = run.ok();
     assert!(reply.split_whitespace().count() >= 3, "{run:#?}");
 
+    // The model this small never calls a tool; the shortcut starts the generator anyway, and
+    // the model goes on teaching. (That job is cancelled: the one below is waited for.)
+    let run = env.mentor(&["chat", "-n", "Water", "-m", "/podcast rain"]);
+    assert!(run.ok().split_whitespace().count() >= 3, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("→ generate_artifact(artifact_type: \"podcast\", topic: \"rain\")"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr.contains("I'm generating that for you."),
+        "{run:#?}"
+    );
+    let jobs = env.mentor(&["jobs", "list", "--json"]).json();
+    let id = jobs[0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a job: {jobs}"));
+    assert_eq!(jobs[0]["kind"], "podcast", "{jobs}");
+    env.mentor(&["jobs", "cancel", id]).ok();
+
     // A quiz job: the local model's JSON is constrained to the quiz's schema (a grammar), so
     // it always parses. Mentor's own rules (four different options, no repeated question)
     // are beyond a grammar, and a 135M model breaks them now and then: then the job fails

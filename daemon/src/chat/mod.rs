@@ -11,6 +11,7 @@
 pub mod history;
 pub mod prompt;
 mod session;
+mod shortcut;
 pub mod tools;
 
 use std::collections::HashMap;

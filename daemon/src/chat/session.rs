@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mentor_shared::chat::{
-    ChatMessage, ChatSent, MessageState, Notice, NoticeKind, Role, TurnOutcome,
+    ChatMessage, ChatSent, MessageState, Notice, NoticeKind, Role, ToolCall, TurnOutcome,
 };
 use mentor_shared::i18n::{self, FluentArgs, FluentValue, Lang};
 use mentor_shared::ids::{MessageId, NotebookId, UserId};
@@ -14,9 +14,9 @@ use mentor_shared::ApiError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::history;
 use super::prompt::{Prompts, SystemInput, WalkthroughInput};
 use super::tools::{self, Scope};
+use super::{history, shortcut};
 use crate::llm::{ChatRequest, Delta, Priority, WireMessage};
 use crate::queue::sql::{self as jobsql, JobRow};
 use crate::state::Daemon;
@@ -443,15 +443,25 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
         lang,
     };
     let max_rounds = daemon.config.chat.max_tool_rounds.max(1);
+    // The learner's shortcuts (`/quiz …`): the turn's first step is their calls, made
+    // without asking the model.
+    let mut shortcuts = match shortcut_calls(ctx).await {
+        Ok(calls) => calls,
+        Err(error) => return TurnOutcome::Failed { error },
+    };
     for round in 0..=max_rounds {
         if cancel.is_cancelled() {
             return TurnOutcome::Stopped;
         }
-        // The last round offers no tools, so the model has to answer in words.
-        let offer_tools = round < max_rounds;
-        let request = match build_request(ctx, &prompts, lang, offer_tools).await {
-            Ok(r) => r,
-            Err(error) => return TurnOutcome::Failed { error },
+        // The model is asked unless the round is the shortcuts'. The last round offers no
+        // tools, so the model has to answer in words.
+        let request = if shortcuts.is_empty() {
+            match build_request(ctx, &prompts, lang, round < max_rounds).await {
+                Ok(r) => Some(r),
+                Err(error) => return TurnOutcome::Failed { error },
+            }
+        } else {
+            None
         };
         let mut reply = new_message(
             ctx.notebook,
@@ -462,26 +472,16 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
         if let Err(error) = insert_and_publish(ctx, vec![reply.clone()]).await {
             return TurnOutcome::Failed { error };
         }
-        match stream_reply(ctx, &request, &mut reply, cancel).await {
-            Ok(()) => {}
-            Err(outcome) => {
-                if let Err(e) = finish_and_publish(ctx, reply).await {
-                    tracing::error!(error = %e, "cannot store the end of a reply");
+        match request {
+            Some(request) => {
+                if let Err(outcome) = model_reply(ctx, &request, &mut reply, cancel).await {
+                    if let Err(e) = finish_and_publish(ctx, reply).await {
+                        tracing::error!(error = %e, "cannot store the end of a reply");
+                    }
+                    return outcome;
                 }
-                return outcome;
             }
-        }
-        if !offer_tools && !reply.tool_calls.is_empty() {
-            // Offered no tools, the model still called some: it would go on for ever. Its
-            // calls are not run (the history gives them an error result), and the learner is
-            // told why the turn ends without an answer.
-            let error = ApiError::ToolRounds { rounds: max_rounds };
-            reply.state = MessageState::Failed;
-            reply.error = Some(error.clone());
-            if let Err(e) = finish_and_publish(ctx, reply).await {
-                tracing::error!(error = %e, "cannot store the end of a reply");
-            }
-            return TurnOutcome::Failed { error };
+            None => reply.tool_calls = std::mem::take(&mut shortcuts),
         }
         reply.state = MessageState::Complete;
         let calls = reply.tool_calls.clone();
@@ -544,6 +544,43 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
         }
     }
     TurnOutcome::Completed
+}
+
+/// The model's answer to `request`, streamed into `reply`. Offered no tools, a model that
+/// still calls some would go on for ever: its calls are not run (the history gives them an
+/// error result), and the learner is told why the turn ends without an answer.
+async fn model_reply(
+    ctx: &TurnCtx,
+    request: &ChatRequest,
+    reply: &mut ChatMessage,
+    cancel: &CancellationToken,
+) -> Result<(), TurnOutcome> {
+    stream_reply(ctx, request, reply, cancel).await?;
+    if request.tools.is_empty() && !reply.tool_calls.is_empty() {
+        let error = ApiError::ToolRounds {
+            rounds: ctx.daemon.config.chat.max_tool_rounds.max(1),
+        };
+        reply.state = MessageState::Failed;
+        reply.error = Some(error.clone());
+        return Err(TurnOutcome::Failed { error });
+    }
+    Ok(())
+}
+
+/// The calls the learner's unanswered shortcuts stand for, in the order they were typed.
+async fn shortcut_calls(ctx: &TurnCtx) -> Result<Vec<ToolCall>, ApiError> {
+    let notebook = ctx.notebook;
+    let unanswered = ctx
+        .daemon
+        .store
+        .read(move |c| conversations::unanswered(c, notebook))
+        .await?;
+    Ok(unanswered
+        .iter()
+        .filter_map(|m| mentor_shared::chat::shortcut(&m.text))
+        .enumerate()
+        .map(|(n, (kind, topic))| shortcut::call(kind, &topic, n))
+        .collect())
 }
 
 /// Streams one model answer into `reply`, publishing its text as it comes. On failure or

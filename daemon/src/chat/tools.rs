@@ -9,6 +9,7 @@ use mentor_shared::i18n::Lang;
 use mentor_shared::ids::{NotebookId, UserId};
 use mentor_shared::jobs::{
     Difficulty, Job, JobKind, JobRequest, JobSpec, PodcastFormat, PodcastLength,
+    DEFAULT_QUIZ_QUESTIONS,
 };
 use mentor_shared::time::Timestamp;
 use mentor_shared::ApiError;
@@ -208,7 +209,7 @@ async fn generate_artifact(
             length: args.options.length.unwrap_or_default(),
         },
         Some(JobKind::Quiz) => JobSpec::Quiz {
-            questions: args.options.questions.unwrap_or(10),
+            questions: args.options.questions.unwrap_or(DEFAULT_QUIZ_QUESTIONS),
             difficulty: args.options.difficulty.unwrap_or_default(),
         },
         Some(JobKind::StudyGuide) => JobSpec::StudyGuide,

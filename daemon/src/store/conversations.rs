@@ -162,6 +162,26 @@ pub fn recent_within(
     Ok(out)
 }
 
+/// The learner's messages the next turn answers: those after the teacher's (or a tool's, or
+/// a note's) last message, oldest first. The daemon's notices in between are passed over.
+pub fn unanswered(conn: &Connection, notebook: NotebookId) -> StoreResult<Vec<ChatMessage>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE notebook_id = ?1 ORDER BY seq DESC"
+    ))?;
+    let mut rows = stmt.query(params![notebook.ulid()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let (_, m) = from_row(row)?;
+        match m.role {
+            Role::User => out.push(m),
+            Role::Notice => {}
+            _ => break,
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
 /// One message.
 pub fn get(conn: &Connection, id: MessageId) -> StoreResult<Option<ChatMessage>> {
     Ok(conn

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use mentor_shared::i18n;
 use mentor_shared::jobs::{
     Difficulty, JobRequest, JobSpec, JobSubmitted, PodcastFormat, PodcastLength, TestScript,
+    DEFAULT_QUIZ_QUESTIONS,
 };
 use mentor_shared::t;
 
@@ -62,7 +63,7 @@ pub struct QuizArgs {
     #[command(flatten)]
     pub submit: SubmitArgs,
     /// Number of questions.
-    #[arg(long, default_value_t = 5, value_parser = super::usage::number_in(1, 50),
+    #[arg(long, default_value_t = DEFAULT_QUIZ_QUESTIONS, value_parser = super::usage::number_in(1, 50),
           hide_default_value = true)]
     pub questions: u32,
     /// How hard the questions are.

@@ -82,7 +82,11 @@ pub fn draw(
         height,
     });
     if total == 0 {
-        let hint = Paragraph::new(Line::styled(t!(l, "tui-empty-conversation"), theme.dim()));
+        let hint = Paragraph::new(vec![
+            Line::styled(t!(l, "tui-empty-conversation"), theme.dim()),
+            Line::styled(t!(l, "tui-empty-shortcuts"), theme.dim()),
+        ])
+        .wrap(ratatui::widgets::Wrap { trim: false });
         hint.render(area, buf);
         return;
     }

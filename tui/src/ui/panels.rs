@@ -294,6 +294,18 @@ pub fn help(l: &Localizer, theme: Theme, scroll: u16, area: Rect, buf: &mut Buff
                 .join(" / ");
             rows.push((Some(keys), l.text(b.help, None)));
         }
+        // What a message can start with (the daemon's shortcuts) belongs with writing one.
+        if context == Context::Chat {
+            rows.push((None, l.text("tui-help-shortcuts", None)));
+            let topic = l.text("tui-shortcut-topic", None);
+            for (word, what) in [
+                ("/quiz", "tui-shortcut-quiz"),
+                ("/podcast", "tui-shortcut-podcast"),
+                ("/guide", "tui-shortcut-guide"),
+            ] {
+                rows.push((Some(format!("{word} {topic}")), l.text(what, None)));
+            }
+        }
     }
     let inner_h = usize::from(area.height.saturating_sub(2));
     let inner_w = usize::from(area.width.saturating_sub(2));

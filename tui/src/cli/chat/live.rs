@@ -345,6 +345,10 @@ impl Command {
         let Some(name) = trimmed.strip_prefix('/') else {
             return Command::Say(line.to_string());
         };
+        // `/quiz …` and the other shortcuts are the daemon's.
+        if mentor_shared::chat::shortcut(trimmed).is_some() {
+            return Command::Say(line.to_string());
+        }
         match name.trim().to_lowercase().as_str() {
             "quit" | "exit" | "q" => Command::Quit,
             "stop" => Command::Stop,
@@ -616,5 +620,11 @@ mod tests {
             Command::parse("/frobnicate"),
             Command::Unknown("/frobnicate".into())
         );
+        // The daemon's shortcuts go to the daemon.
+        assert_eq!(
+            Command::parse("/quiz cells"),
+            Command::Say("/quiz cells".into())
+        );
+        assert_eq!(Command::parse("/Guide"), Command::Say("/Guide".into()));
     }
 }
