@@ -411,9 +411,10 @@ fn a_failed_job_makes_wait_jobs_exit_with_1_after_the_walkthrough() {
 }
 
 /// `/quiz TOPIC` starts the quiz itself: the model (here one that never calls a tool, as a
-/// small local model does not) is not asked whether to; it is asked once, after the call and
-/// its result, to go on teaching. In plain mode the shortcut is not one of the client's own
-/// commands, and a line that only looks like one is an ordinary message.
+/// small local model does not) is not asked whether to, and when the learner wrote nothing
+/// else it is not asked at all: the daemon's notice is the answer. In plain mode the
+/// shortcut is not one of the client's own commands, and a message that only looks like a
+/// shortcut goes to the model as it is.
 #[test]
 fn a_shortcut_starts_the_generator_without_asking_the_model() {
     let server = ScriptedServer::start();
@@ -422,10 +423,7 @@ fn a_shortcut_starts_the_generator_without_asking_the_model() {
     env.mentor(&["notebook", "create", "Biology"]).ok();
     let topic = "photosynthesis [steps=1] [step_ms=50]";
     let run = env.mentor(&["chat", "-m", &format!("/Quiz  {topic}"), "--wait-jobs"]);
-    assert!(
-        run.ok().contains("Meanwhile, let us look at chlorophyll."),
-        "{run:#?}"
-    );
+    assert_eq!(run.ok(), "", "no reply but the notices: {run:#?}");
     for expected in [
         "→ generate_artifact(artifact_type: \"quiz\"",
         "I'm generating that for you.",
@@ -433,35 +431,13 @@ fn a_shortcut_starts_the_generator_without_asking_the_model() {
     ] {
         assert!(run.stderr.contains(expected), "{expected}: {run:#?}");
     }
-    let requests = server.requests();
-    assert_eq!(requests.len(), 1, "the model is asked once: {requests:#?}");
-    let messages = requests[0]["messages"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let n = messages.len();
-    assert!(n >= 3, "{messages:#?}");
-    assert_eq!(messages[n - 1]["role"], "tool", "{messages:#?}");
-    assert!(
-        messages[n - 1]["content"]
-            .as_str()
-            .is_some_and(|c| c.contains("job_id")),
-        "{messages:#?}"
-    );
-    let call = &messages[n - 2]["tool_calls"][0]["function"];
-    assert_eq!(call["name"], "generate_artifact", "{messages:#?}");
-    let args: Value =
-        serde_json::from_str(call["arguments"].as_str().unwrap_or("")).unwrap_or_default();
-    assert_eq!(
-        args,
-        serde_json::json!({"artifact_type": "quiz", "topic": topic})
-    );
-    assert_eq!(messages[n - 3]["role"], "user", "{messages:#?}");
+    assert_eq!(server.request_count(), 0, "{:#?}", server.requests());
     let jobs = env.mentor(&["jobs", "list", "--json"]).json();
     assert_eq!(jobs.as_array().map(Vec::len), Some(1), "{jobs}");
     assert_eq!(jobs[0]["kind"], "quiz", "{jobs}");
     assert_eq!(jobs[0]["topic"], topic, "{jobs}");
     assert_eq!(jobs[0]["status"], "completed", "{jobs}");
+    assert_eq!(jobs[0]["params"]["spec"]["questions"], 5, "{jobs}");
 
     // Plain mode passes shortcuts on.
     let run = env.mentor_with_stdin(
@@ -475,14 +451,92 @@ fn a_shortcut_starts_the_generator_without_asking_the_model() {
         "{out}"
     );
     // A message that only looks like a shortcut goes to the model as it is.
-    env.mentor(&["chat", "-m", "/quizzes are fun"]).ok();
+    let run = env.mentor(&["chat", "-m", "/quizzes are fun"]);
+    assert!(run.ok().contains("Meanwhile"), "{run:#?}");
     let jobs = env.mentor(&["jobs", "list", "--json"]).json();
     assert_eq!(jobs.as_array().map(Vec::len), Some(2), "{jobs}");
-    let last = server.requests().last().cloned().unwrap_or_default();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
     assert_eq!(
-        last_message(&last),
+        last_message(&requests[0]),
         ("user".to_string(), "/quizzes are fun".to_string()),
-        "{last:#}"
+    );
+}
+
+/// A shortcut and a question waiting for the same turn: the shortcut's call comes first, then
+/// the model, asked once, answers the question knowing the job was started.
+#[test]
+fn a_shortcut_beside_a_question_is_called_then_the_question_answered() {
+    let server = ScriptedServer::start();
+    let mut frames = vec![Frame::delta(serde_json::json!({"role": "assistant"}))];
+    for i in 0..40 {
+        frames.push(Frame::delta(
+            serde_json::json!({ "content": format!("w{i} ") }),
+        ));
+        frames.push(Frame::Delay(Duration::from_millis(50)));
+    }
+    frames.extend([Frame::finish("stop"), Frame::done()]);
+    server.push(Reply::sse(frames));
+    server.push(Reply::text("Roots take up water."));
+    let env = with_model(&server);
+    env.mentor(&["notebook", "create", "Biology"]).ok();
+    let spawn = |text: &str| {
+        let mut cmd = env.command("mentor");
+        cmd.args(["chat", "-m", text])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().expect("spawn")
+    };
+    let first = spawn("first");
+    assert!(server.wait_requests(1, Duration::from_secs(20)));
+    // Both wait for the next turn, in this order.
+    let shortcut = spawn("/guide roots [steps=1] [step_ms=50]");
+    let stored = |text: &str| {
+        env.mentor(&["chat", "history", "--json"]).json()["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["text"] == text))
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while !stored("/guide roots [steps=1] [step_ms=50]") {
+        assert!(std::time::Instant::now() < until, "the shortcut was stored");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let question = env.mentor(&["chat", "-m", "And roots?"]);
+    assert_eq!(question.ok(), "Roots take up water.\n", "{question:#?}");
+    for child in [first, shortcut] {
+        assert!(child.wait_with_output().expect("wait").status.success());
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    let messages = requests[1]["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // The two messages, joined as consecutive learner messages are, then the call and its
+    // result.
+    let tail: Vec<(&str, &str)> = messages[messages.len() - 3..]
+        .iter()
+        .map(|m| {
+            let what = match m["role"].as_str() {
+                Some("assistant") => m["tool_calls"][0]["function"]["name"].as_str(),
+                Some("tool") => Some(if m["content"].as_str().unwrap_or("").contains("job_id") {
+                    "a job"
+                } else {
+                    "no job"
+                }),
+                _ => m["content"].as_str(),
+            };
+            (m["role"].as_str().unwrap_or(""), what.unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("user", "/guide roots [steps=1] [step_ms=50]\n\nAnd roots?"),
+            ("assistant", "generate_artifact"),
+            ("tool", "a job"),
+        ],
+        "{messages:#?}"
     );
 }
 

@@ -444,9 +444,10 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
     };
     let max_rounds = daemon.config.chat.max_tool_rounds.max(1);
     // The learner's shortcuts (`/quiz …`): the turn's first step is their calls, made
-    // without asking the model.
-    let mut shortcuts = match shortcut_calls(ctx).await {
-        Ok(calls) => calls,
+    // without asking the model. When the learner wrote nothing else, that is the whole turn:
+    // the daemon's notice acknowledges them, and the model is left free for the jobs.
+    let (mut shortcuts, only_shortcuts) = match shortcut_calls(ctx).await {
+        Ok(found) => found,
         Err(error) => return TurnOutcome::Failed { error },
     };
     for round in 0..=max_rounds {
@@ -472,6 +473,7 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
         if let Err(error) = insert_and_publish(ctx, vec![reply.clone()]).await {
             return TurnOutcome::Failed { error };
         }
+        let shortcut_round = request.is_none();
         match request {
             Some(request) => {
                 if let Err(outcome) = model_reply(ctx, &request, &mut reply, cancel).await {
@@ -542,6 +544,9 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
                 return TurnOutcome::Failed { error };
             }
         }
+        if shortcut_round && only_shortcuts {
+            return TurnOutcome::Completed;
+        }
     }
     TurnOutcome::Completed
 }
@@ -567,20 +572,26 @@ async fn model_reply(
     Ok(())
 }
 
-/// The calls the learner's unanswered shortcuts stand for, in the order they were typed.
-async fn shortcut_calls(ctx: &TurnCtx) -> Result<Vec<ToolCall>, ApiError> {
+/// The calls the learner's unanswered shortcuts stand for, in the order they were typed, and
+/// whether those messages are all shortcuts.
+async fn shortcut_calls(ctx: &TurnCtx) -> Result<(Vec<ToolCall>, bool), ApiError> {
     let notebook = ctx.notebook;
     let unanswered = ctx
         .daemon
         .store
         .read(move |c| conversations::unanswered(c, notebook))
         .await?;
-    Ok(unanswered
+    let asked: Vec<_> = unanswered
         .iter()
         .filter_map(|m| mentor_shared::chat::shortcut(&m.text))
+        .collect();
+    let only = asked.len() == unanswered.len();
+    let calls = asked
+        .into_iter()
         .enumerate()
         .map(|(n, (kind, topic))| shortcut::call(kind, &topic, n))
-        .collect())
+        .collect();
+    Ok((calls, only))
 }
 
 /// Streams one model answer into `reply`, publishing its text as it comes. On failure or
