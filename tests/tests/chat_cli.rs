@@ -38,6 +38,30 @@ fn teacher(topic: &'static str) -> impl Fn(&Value) -> Reply + Send + Sync + 'sta
     }
 }
 
+/// A reply of 40 words, 50 ms apart: long enough for other messages to arrive while it
+/// streams.
+fn slow_reply() -> Reply {
+    let mut frames = vec![Frame::delta(serde_json::json!({"role": "assistant"}))];
+    for i in 0..40 {
+        frames.push(Frame::delta(
+            serde_json::json!({ "content": format!("w{i} ") }),
+        ));
+        frames.push(Frame::Delay(Duration::from_millis(50)));
+    }
+    frames.extend([Frame::finish("stop"), Frame::done()]);
+    Reply::sse(frames)
+}
+
+/// `mentor chat -m TEXT` started in `env`, not waited for.
+fn spawn_chat(env: &TestEnv, text: &str) -> std::process::Child {
+    env.command("mentor")
+        .args(["chat", "-m", text])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mentor chat")
+}
+
 /// A home whose daemon talks to `server`, with stand-in generators.
 fn with_model(server: &ScriptedServer) -> TestEnv {
     let env = TestEnv::new().with_stand_ins();
@@ -468,29 +492,14 @@ fn a_shortcut_starts_the_generator_without_asking_the_model() {
 #[test]
 fn a_shortcut_beside_a_question_is_called_then_the_question_answered() {
     let server = ScriptedServer::start();
-    let mut frames = vec![Frame::delta(serde_json::json!({"role": "assistant"}))];
-    for i in 0..40 {
-        frames.push(Frame::delta(
-            serde_json::json!({ "content": format!("w{i} ") }),
-        ));
-        frames.push(Frame::Delay(Duration::from_millis(50)));
-    }
-    frames.extend([Frame::finish("stop"), Frame::done()]);
-    server.push(Reply::sse(frames));
+    server.push(slow_reply());
     server.push(Reply::text("Roots take up water."));
     let env = with_model(&server);
     env.mentor(&["notebook", "create", "Biology"]).ok();
-    let spawn = |text: &str| {
-        let mut cmd = env.command("mentor");
-        cmd.args(["chat", "-m", text])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd.spawn().expect("spawn")
-    };
-    let first = spawn("first");
+    let first = spawn_chat(&env, "first");
     assert!(server.wait_requests(1, Duration::from_secs(20)));
     // Both wait for the next turn, in this order.
-    let shortcut = spawn("/guide roots [steps=1] [step_ms=50]");
+    let shortcut = spawn_chat(&env, "/guide roots [steps=1] [step_ms=50]");
     let stored = |text: &str| {
         env.mentor(&["chat", "history", "--json"]).json()["messages"]
             .as_array()
@@ -606,26 +615,11 @@ fn plain_mode_in_french() {
 fn a_queued_message_waits_for_its_own_turn() {
     let server = ScriptedServer::start();
     // The first reply is slow; the second message arrives while it streams.
-    let mut frames = vec![Frame::delta(serde_json::json!({"role": "assistant"}))];
-    for i in 0..40 {
-        frames.push(Frame::delta(
-            serde_json::json!({ "content": format!("w{i} ") }),
-        ));
-        frames.push(Frame::Delay(Duration::from_millis(50)));
-    }
-    frames.push(Frame::finish("stop"));
-    frames.push(Frame::done());
-    server.push(Reply::sse(frames));
+    server.push(slow_reply());
     server.push(Reply::text("Second answer."));
     let env = with_model(&server);
     env.mentor(&["notebook", "create", "Biology"]).ok();
-    let first = {
-        let mut cmd = env.command("mentor");
-        cmd.args(["chat", "-m", "first"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd.spawn().expect("spawn")
-    };
+    let first = spawn_chat(&env, "first");
     assert!(server.wait_requests(1, Duration::from_secs(20)));
     let second = env.mentor(&["chat", "-m", "second"]);
     assert_eq!(
