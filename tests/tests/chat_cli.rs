@@ -52,6 +52,19 @@ fn slow_reply() -> Reply {
     Reply::sse(frames)
 }
 
+/// A home in which `mentor chat -m first` is running, its slow reply streaming (the model's
+/// next reply is `then`): messages sent now wait for the next turn.
+fn first_turn_streaming(then: Reply) -> (ScriptedServer, TestEnv, std::process::Child) {
+    let server = ScriptedServer::start();
+    server.push(slow_reply());
+    server.push(then);
+    let env = with_model(&server);
+    env.mentor(&["notebook", "create", "Biology"]).ok();
+    let first = spawn_chat(&env, "first");
+    assert!(server.wait_requests(1, Duration::from_secs(20)));
+    (server, env, first)
+}
+
 /// `mentor chat -m TEXT` started in `env`, not waited for.
 fn spawn_chat(env: &TestEnv, text: &str) -> std::process::Child {
     env.command("mentor")
@@ -491,13 +504,7 @@ fn a_shortcut_starts_the_generator_without_asking_the_model() {
 /// the model, asked once, answers the question knowing the job was started.
 #[test]
 fn a_shortcut_beside_a_question_is_called_then_the_question_answered() {
-    let server = ScriptedServer::start();
-    server.push(slow_reply());
-    server.push(Reply::text("Roots take up water."));
-    let env = with_model(&server);
-    env.mentor(&["notebook", "create", "Biology"]).ok();
-    let first = spawn_chat(&env, "first");
-    assert!(server.wait_requests(1, Duration::from_secs(20)));
+    let (server, env, first) = first_turn_streaming(Reply::text("Roots take up water."));
     // Both wait for the next turn, in this order.
     let shortcut = spawn_chat(&env, "/guide roots [steps=1] [step_ms=50]");
     let stored = |text: &str| {
@@ -613,14 +620,8 @@ fn plain_mode_in_french() {
 
 #[test]
 fn a_queued_message_waits_for_its_own_turn() {
-    let server = ScriptedServer::start();
     // The first reply is slow; the second message arrives while it streams.
-    server.push(slow_reply());
-    server.push(Reply::text("Second answer."));
-    let env = with_model(&server);
-    env.mentor(&["notebook", "create", "Biology"]).ok();
-    let first = spawn_chat(&env, "first");
-    assert!(server.wait_requests(1, Duration::from_secs(20)));
+    let (_server, env, first) = first_turn_streaming(Reply::text("Second answer."));
     let second = env.mentor(&["chat", "-m", "second"]);
     assert_eq!(
         second.ok(),
