@@ -24,6 +24,8 @@ config-problem-url = “{ $value }” is not an http:// or https:// URL
 config-problem-empty = the value must not be empty
 config-problem-voice = `{ $value }` is not a voice name: use one word of letters, digits and + - _ . / :
 config-problem-one-of = `{ $value }` is not accepted here; use one of: { $allowed }
+config-problem-off-or-range = the value must be 0 (off) or between { $min } and { $max }
+config-problem-sequences = { $sequences } sequences would each get { $share } of the { $context } tokens of llm.local.context_tokens, fewer than the { $min } a request needs: raise llm.local.context_tokens or lower llm.local.sequences
 config-problem-env = the environment variable { $var } has an invalid value
 
 ## Errors from the daemon

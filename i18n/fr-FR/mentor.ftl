@@ -24,6 +24,8 @@ config-problem-url = « { $value } » n’est pas une URL http:// ou https://
 config-problem-empty = la valeur ne doit pas être vide
 config-problem-voice = `{ $value }` n’est pas un nom de voix : utilisez un seul mot fait de lettres, de chiffres et de + - _ . / :
 config-problem-one-of = « { $value } » n’est pas accepté ici ; utilisez l’une de ces valeurs : { $allowed }
+config-problem-off-or-range = la valeur doit être 0 (désactivé) ou comprise entre { $min } et { $max }
+config-problem-sequences = { $sequences } séquences auraient chacune { $share } des { $context } jetons de llm.local.context_tokens, moins que les { $min } dont une requête a besoin : augmentez llm.local.context_tokens ou réduisez llm.local.sequences
 config-problem-env = la variable d’environnement { $var } a une valeur invalide
 
 ## Erreurs venant du démon

@@ -49,6 +49,10 @@ pub struct LlmConfig {
     pub idle_timeout_secs: u64,
     /// Model requests in flight at once (local servers often serve one at a time).
     pub max_concurrent: u32,
+    /// Milliseconds a chat request may wait at the gate while a job's request holds the
+    /// place it needs; then that job request is cancelled (its step goes back to the queue,
+    /// its attempt not counted) and the chat goes next. 0 turns preemption off.
+    pub preempt_after_ms: u64,
     /// How jobs ask for JSON: `auto` (a `json_schema` response format, falling back to plain
     /// instructions when the server refuses it), `json_schema`, or `instructions`.
     pub structured_output: String,
@@ -66,9 +70,12 @@ pub struct LlmConfig {
 pub struct LocalLlmConfig {
     /// The GGUF file; empty: the one `./install.sh` installs (`<data dir>/models/local.gguf`).
     pub model: String,
-    /// Tokens the model's context holds (prompt and answer together), at most what the
-    /// model was trained for.
+    /// Tokens the model's context holds in all, shared out evenly among the sequences: each
+    /// request (prompt and answer together) has `context_tokens / sequences`, at most what
+    /// the model was trained for.
     pub context_tokens: u32,
+    /// Requests the model answers at once, decoded together (at least a chat and a job).
+    pub sequences: u32,
     /// CPU threads; 0: one per core.
     pub threads: u32,
     /// Seconds without a request before the model is dropped from memory.
@@ -82,13 +89,24 @@ impl Default for LocalLlmConfig {
     fn default() -> Self {
         LocalLlmConfig {
             model: String::new(),
-            context_tokens: 8192,
+            context_tokens: 16_384,
+            sequences: 2,
             threads: 0,
             unload_after_secs: 600,
             max_answer_tokens: 1024,
         }
     }
 }
+
+/// The shortest wait `llm.preempt_after_ms` may set (other than 0, off).
+pub const PREEMPT_MIN_MS: u64 = 50;
+/// The longest wait `llm.preempt_after_ms` may set.
+pub const PREEMPT_MAX_MS: u64 = 600_000;
+/// The most sequences the local model may decode at once.
+pub const MAX_LOCAL_SEQUENCES: u32 = 16;
+/// The smallest share of the local context one sequence may have: room for a chat's
+/// system prompt, some history and an answer.
+pub const MIN_SEQUENCE_TOKENS: u32 = 2048;
 
 /// The providers `llm.provider` accepts.
 pub const LLM_PROVIDERS: &str = "auto, openai, local";
@@ -104,6 +122,7 @@ impl fmt::Debug for LlmConfig {
             .field("first_token_timeout_secs", &self.first_token_timeout_secs)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_concurrent", &self.max_concurrent)
+            .field("preempt_after_ms", &self.preempt_after_ms)
             .field("structured_output", &self.structured_output)
             .field("provider", &self.provider)
             .field("local", &self.local)
@@ -265,6 +284,7 @@ impl Default for LlmConfig {
             first_token_timeout_secs: 300,
             idle_timeout_secs: 60,
             max_concurrent: 2,
+            preempt_after_ms: 300,
             structured_output: "auto".to_string(),
             provider: "auto".to_string(),
             local: LocalLlmConfig::default(),
@@ -340,6 +360,23 @@ pub enum ConfigProblem {
     OneOf(String, &'static str),
     /// A voice name that is not one word of letters, digits and `+-_./:`.
     BadVoice(String),
+    /// A number that must be 0 (off) or within a range.
+    OffOrRange {
+        /// Smallest allowed value other than 0.
+        min: u64,
+        /// Largest allowed value.
+        max: u64,
+    },
+    /// `llm.local.sequences` leaves each sequence too small a share of
+    /// `llm.local.context_tokens`.
+    SequencesDoNotFit {
+        /// The sequences asked for.
+        sequences: u32,
+        /// The context asked for.
+        context_tokens: u32,
+        /// The smallest share a sequence may have.
+        min: u32,
+    },
     /// An environment variable with an invalid value.
     BadEnv {
         /// The variable.
@@ -545,6 +582,16 @@ impl Config {
             86_400,
         )?;
         range("llm.max_concurrent", self.llm.max_concurrent.into(), 1, 64)?;
+        let preempt = self.llm.preempt_after_ms;
+        if preempt != 0 && !(PREEMPT_MIN_MS..=PREEMPT_MAX_MS).contains(&preempt) {
+            return Err((
+                "llm.preempt_after_ms".into(),
+                ConfigProblem::OffOrRange {
+                    min: PREEMPT_MIN_MS,
+                    max: PREEMPT_MAX_MS,
+                },
+            ));
+        }
         range(
             "chat.max_tool_rounds",
             self.chat.max_tool_rounds.into(),
@@ -582,9 +629,25 @@ impl Config {
         range(
             "llm.local.context_tokens",
             local.context_tokens.into(),
-            512,
+            MIN_SEQUENCE_TOKENS.into(),
             1 << 20,
         )?;
+        range(
+            "llm.local.sequences",
+            local.sequences.into(),
+            1,
+            MAX_LOCAL_SEQUENCES.into(),
+        )?;
+        if local.context_tokens / local.sequences < MIN_SEQUENCE_TOKENS {
+            return Err((
+                "llm.local.sequences".into(),
+                ConfigProblem::SequencesDoNotFit {
+                    sequences: local.sequences,
+                    context_tokens: local.context_tokens,
+                    min: MIN_SEQUENCE_TOKENS,
+                },
+            ));
+        }
         range("llm.local.threads", local.threads.into(), 0, 1024)?;
         range(
             "llm.local.max_answer_tokens",
@@ -785,6 +848,21 @@ impl ConfigError {
                 "config-problem-one-of",
                 value = value.as_str(),
                 allowed = *allowed
+            ),
+            ConfigProblem::OffOrRange { min, max } => {
+                t!(l, "config-problem-off-or-range", min = *min, max = *max)
+            }
+            ConfigProblem::SequencesDoNotFit {
+                sequences,
+                context_tokens,
+                min,
+            } => t!(
+                l,
+                "config-problem-sequences",
+                sequences = *sequences,
+                context = *context_tokens,
+                share = context_tokens / sequences.max(&1),
+                min = *min
             ),
             ConfigProblem::BadEnv { var } => t!(l, "config-problem-env", var = var.as_str()),
         };

@@ -341,6 +341,11 @@ pub enum ApiError {
         /// The validation error.
         reason: String,
     },
+    /// A job's model request was cancelled so that a chat waiting for its place could go
+    /// first. Never a failure of its own: the job's step goes back to the queue, its attempt
+    /// not counted.
+    #[error("model request preempted by a chat")]
+    LlmPreempted,
     /// The local model file is not there.
     #[error("no local model at {path}")]
     LocalModelMissing {
@@ -629,6 +634,7 @@ impl ApiError {
                 }
             }
             ApiError::LlmOutput { reason } => t!(l, "err-llm-output", reason = reason.as_str()),
+            ApiError::LlmPreempted => t!(l, "err-llm-preempted"),
             ApiError::LocalModelMissing { path } => {
                 t!(l, "err-local-model-missing", path = path.as_str())
             }

@@ -33,9 +33,10 @@ fn local(provider: &str, base_url: &str, path: &Path) -> Llm {
         provider: provider.to_string(),
         ..LlmConfig::default()
     };
-    // One thread per model: the tests run side by side on a small machine.
+    // One thread per model: the tests run side by side on a small machine. Two sequences
+    // of 2048 tokens.
     let local = LocalLlmConfig {
-        context_tokens: 2048,
+        context_tokens: 4096,
         threads: 1,
         ..LocalLlmConfig::default()
     };
@@ -175,6 +176,106 @@ fn a_cancel_stops_generation_within_200_ms() {
             took < Duration::from_millis(200),
             "generation stopped {took:?} after the cancel"
         );
+    });
+}
+
+/// Reads a stream to its end in the background, counting its text pieces.
+fn drain(
+    mut stream: mentor_daemon::llm::Stream,
+    pieces: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> tokio::task::JoinHandle<Result<(), ApiError>> {
+    tokio::spawn(async move {
+        while let Some(delta) = stream.next().await? {
+            if let Delta::Text(_) = delta {
+                pieces.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Waits until `f` holds, for at most `within`; how long it took.
+async fn until(within: Duration, f: impl Fn() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if f() {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    None
+}
+
+#[test]
+fn a_chat_is_answered_beside_a_generating_job_and_a_cancel_stops_only_its_own_sequence() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let llm = local("local", &closed_port_url(), &model());
+    let engine = llm.local().expect("a local model").clone();
+    assert_eq!(engine.sequences(), 2);
+    let rt = runtime();
+    rt.block_on(async {
+        // A job writing a long answer (it goes on past its end: 1500 tokens).
+        let job_request = ChatRequest {
+            ignore_eos: true,
+            ..ask("Write a long study guide about the water cycle.", 1500)
+        };
+        let mut job = llm.stream(&job_request, Priority::Job).await.expect("job");
+        for _ in 0..3 {
+            job.next().await.expect("no error").expect("more");
+        }
+        let job_pieces = Arc::new(AtomicUsize::new(0));
+        let job_task = drain(job, job_pieces.clone());
+
+        // A chat asked meanwhile: its first piece comes while the job still generates, and
+        // both sequences are answered at once.
+        let asked = Instant::now();
+        let mut chat = llm
+            .stream(
+                &ask("What is rain? Explain it simply.", 400),
+                Priority::Chat,
+            )
+            .await
+            .expect("chat");
+        chat.next().await.expect("no error").expect("a first piece");
+        let first_piece = asked.elapsed();
+        assert!(
+            !job_task.is_finished(),
+            "the job ended before the chat began"
+        );
+        assert_eq!(engine.answering(), 2, "both sequences answer");
+        let before = job_pieces.load(Ordering::Relaxed);
+        for _ in 0..10 {
+            chat.next().await.expect("no error").expect("more");
+        }
+        let after = job_pieces.load(Ordering::Relaxed);
+        assert!(
+            after > before,
+            "the job advanced while the chat streamed ({before} then {after} pieces)"
+        );
+        eprintln!("chat first piece after {first_piece:?} beside the job");
+
+        // The job is cancelled while both decode: its sequence stops within 200 ms, and the
+        // chat goes on.
+        job_task.abort();
+        let stopped = until(Duration::from_secs(5), || engine.answering() == 1)
+            .await
+            .expect("the job's sequence stopped");
+        assert!(
+            stopped < Duration::from_millis(200),
+            "the job's sequence stopped {stopped:?} after the cancel"
+        );
+        for _ in 0..5 {
+            chat.next()
+                .await
+                .expect("no error")
+                .expect("the chat goes on");
+        }
+        assert_eq!(engine.answering(), 1);
+        drop(chat);
+        until(Duration::from_secs(5), || !engine.busy())
+            .await
+            .expect("idle once the chat is dropped");
     });
 }
 

@@ -177,6 +177,9 @@ fn source_ref(hit: &SearchHit) -> SourceRef {
 /// An error of the model client, the store or the templates, as the job's failure (retried
 /// when it is worth it), in the daemon's language.
 pub fn api_error(e: &ApiError) -> JobError {
+    if matches!(e, ApiError::LlmPreempted) {
+        return JobError::Preempted;
+    }
     let message = e.localize(i18n::ui());
     if let ApiError::LlmStatus {
         retry_after_secs: Some(secs),

@@ -69,7 +69,7 @@ struct Inner {
     provider: Provider,
     /// The local model, unless the provider is `openai`.
     local: Option<Local>,
-    /// The local model answers one request at a time; chat before jobs here too.
+    /// The local model's own gate: a place per sequence, one of them kept for the chat.
     local_gate: Gate,
     /// In `auto`, the last choice and when it was made.
     chosen: Mutex<Option<(Instant, Choice)>>,
@@ -184,7 +184,8 @@ impl Llm {
                 connect,
                 first_token: Duration::from_secs(config.first_token_timeout_secs),
                 idle: Duration::from_secs(config.idle_timeout_secs),
-                gate: Gate::new(usize::try_from(config.max_concurrent).unwrap_or(1)),
+                gate: Gate::new(usize::try_from(config.max_concurrent).unwrap_or(1))
+                    .preempt_after(Some(Duration::from_millis(config.preempt_after_ms))),
                 mode,
                 schema_refused: AtomicBool::new(false),
                 provider: match config.provider.as_str() {
@@ -210,15 +211,23 @@ impl Llm {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n as usize,
         };
+        let sequences = config.sequences.max(1);
         let settings = local::Settings {
             context_tokens: config.context_tokens,
+            sequences,
             threads: i32::try_from(threads).unwrap_or(1),
             unload_after: Duration::from_secs(config.unload_after_secs),
             max_answer_tokens: config.max_answer_tokens.into(),
             load_pause,
         };
         let local = Local::new(path, settings);
-        self.rebuild(|inner| inner.local = Some(local))
+        // The engine decodes its sequences together, so a chat needs no preemption: it needs
+        // a free sequence, which jobs never take the last of.
+        let gate = Gate::new(sequences as usize).keep_for_chat(1);
+        self.rebuild(|inner| {
+            inner.local = Some(local);
+            inner.local_gate = gate;
+        })
     }
 
     /// A copy of the client with one change.
@@ -381,7 +390,7 @@ impl Llm {
         if let (Choice::Local, Some(local)) = (self.choice().await, &self.inner.local) {
             let i = &self.inner;
             let permit = i.local_gate.acquire(priority).await;
-            let answer = local.open(body)?;
+            let answer = local.open(body, priority)?;
             let limits = stream::Limits {
                 started: Instant::now(),
                 first_token: i.first_token,
@@ -411,7 +420,15 @@ impl Llm {
         // The default policy re-sends the POST after any error or end of stream.
         events.set_retry_policy(Box::new(reqwest_eventsource::retry::Never));
         let started = Instant::now();
-        let opened = tokio::time::timeout_at(started + i.first_token, events.next()).await;
+        let preempted = permit.preempted().clone();
+        let opened = tokio::select! {
+            biased;
+            _ = preempted.cancelled() => {
+                events.close();
+                return Err(ApiError::LlmPreempted);
+            }
+            opened = tokio::time::timeout_at(started + i.first_token, events.next()) => opened,
+        };
         let fail = match opened {
             Err(_) => error::timeout(url, "first_token", i.first_token),
             Ok(Some(Ok(Event::Open))) => {

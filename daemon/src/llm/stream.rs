@@ -43,7 +43,8 @@ impl Source {
 /// connection (or stops the local model).
 pub struct Stream {
     source: Source,
-    _permit: Permit,
+    /// The place at the gate, held until the stream is dropped.
+    permit: Permit,
     url: String,
     answer: Assembler,
     ready: Deltas,
@@ -87,7 +88,7 @@ impl Stream {
     fn from_source(source: Source, permit: Permit, url: String, limits: Limits) -> Stream {
         Stream {
             source,
-            _permit: permit,
+            permit,
             url,
             answer: Assembler::default(),
             ready: Deltas::default(),
@@ -117,8 +118,18 @@ impl Stream {
                 None => (self.first_token_by, "first_token", self.first_token),
                 Some(_) => (Instant::now() + self.idle, "idle", self.idle),
             };
+            // A job's request ends as soon as a waiting chat preempts it.
+            let preempted = self.permit.preempted().clone();
             if let Source::Local(answer) = &mut self.source {
-                match tokio::time::timeout_at(deadline, answer.items.recv()).await {
+                let item = tokio::select! {
+                    biased;
+                    _ = preempted.cancelled() => {
+                        self.stop(Err(ApiError::LlmPreempted));
+                        continue;
+                    }
+                    item = tokio::time::timeout_at(deadline, answer.items.recv()) => item,
+                };
+                match item {
                     Ok(item) => self.take_local(item),
                     Err(_) => self.stop(Err(error::timeout(&self.url, phase, limit))),
                 }
@@ -138,7 +149,15 @@ impl Stream {
             let Source::Server(events) = &mut self.source else {
                 continue;
             };
-            match tokio::time::timeout_at(deadline, next_event(&mut **events)).await {
+            let event = tokio::select! {
+                biased;
+                _ = preempted.cancelled() => {
+                    self.stop(Err(ApiError::LlmPreempted));
+                    continue;
+                }
+                event = tokio::time::timeout_at(deadline, next_event(&mut **events)) => event,
+            };
+            match event {
                 Ok(event) => self.take(event),
                 Err(_) => self.stop(Err(error::timeout(&self.url, phase, limit))),
             }

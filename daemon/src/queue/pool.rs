@@ -46,6 +46,10 @@ pub enum JobError {
     /// The handler saw its token fire and stopped.
     #[error("cancelled")]
     Cancelled,
+    /// A chat needed the model: the job's request made way. The job goes back to the queue
+    /// at once, keeping its checkpoints, and the attempt is not counted.
+    #[error("preempted")]
+    Preempted,
     /// The worker no longer holds the job (its lease ran out and another took it).
     #[error("lease lost")]
     LeaseLost,
@@ -334,6 +338,14 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
         }
         Ended::Done(Err(JobError::Throttled { message, wait })) => {
             queue.transient_finish(&lease, message, FailureKind::Exhausted, wait)
+        }
+        Ended::Done(Err(JobError::Preempted)) => {
+            tracing::debug!(job = %job.id, "job step preempted by a chat; back to the queue");
+            Finish::Requeue {
+                run_at: mentor_shared::time::Timestamp::now(),
+                message: None,
+                refund: true,
+            }
         }
         Ended::Done(Err(JobError::LeaseLost)) | Ended::LeaseLost => {
             tracing::warn!(job = %job.id, "lease lost; another worker owns the job now");

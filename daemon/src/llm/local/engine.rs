@@ -1,15 +1,25 @@
 //! The thread that owns the local model: llama.cpp (through `llama-cpp-2`) on the CPU. It
-//! loads the model on the first request (or when asked to preload), answers requests one at
-//! a time, reuses the part of the previous prompt that the next one starts with (the system
-//! prompt and history of a conversation are not read again), and drops the model after
+//! loads the model on the first request (or when asked to preload) and drops it after
 //! `llm.local.unload_after_secs` without a request.
+//!
+//! One context holds `llm.local.sequences` sequences, each with its own share of the KV
+//! cache (`llm.local.context_tokens / sequences` tokens: llama.cpp's split, not unified,
+//! cache), and answers that many requests at once by continuous batching: every decode step
+//! is one batch with the next token of each answering sequence. A chat comes first: while its
+//! prompt is read no job token is decoded, so a job delays a chat's first token by at most
+//! the one step that was in flight when it came; then both advance in the same batches. Each
+//! sequence keeps what it holds between requests, and a new request gets the free sequence
+//! whose cache shares the longest prefix with its prompt (a conversation's system prompt and
+//! history, a quiz's passages, are not read again). A cancelled request leaves its sequence
+//! at the next step; the others go on.
 //!
 //! Each answer goes back as OpenAI stream chunks, so [`super::super::Stream`] assembles it
 //! exactly as it does a server's.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -26,11 +36,8 @@ use serde_json::{json, Value};
 
 use super::template::ChatTemplate;
 use super::tool_calls::{Piece, Splitter};
-use super::{Command, Item, Job, Shared, Status};
-
-/// Prompt tokens decoded at once: small enough that a cancel is noticed within a fraction of
-/// a second however long the prompt.
-const PREFILL_CHUNK: usize = 128;
+use super::{Command, Item, Job, Settings, Shared, Status};
+use crate::llm::Priority;
 
 /// The backend, initialised once per process.
 fn backend() -> Result<&'static LlamaBackend, String> {
@@ -122,20 +129,34 @@ fn load(shared: &Shared) -> Result<Loaded, String> {
     Ok(Loaded { model, template })
 }
 
+/// Tokens each sequence holds: an even share of `context_tokens`, at most what the model was
+/// trained for (beyond it, answers fall apart).
+pub(super) fn sequence_window(context_tokens: u32, sequences: u32, trained: u32) -> u32 {
+    let share = context_tokens / sequences.max(1);
+    if trained > 0 {
+        share.min(trained)
+    } else {
+        share
+    }
+}
+
 /// Answers requests until the model has been idle for the unload delay, or the daemon goes.
 fn serve(shared: &Shared, loaded: &Loaded, first: Command, commands: &Receiver<Command>) {
     let settings = &shared.settings;
     let Ok(backend) = backend() else { return };
-    // No more than the model was trained for: beyond it, answers fall apart.
-    let trained = loaded.model.n_ctx_train();
-    let context_tokens = if trained > 0 {
-        settings.context_tokens.min(trained)
-    } else {
-        settings.context_tokens
-    };
+    let sequences = settings.sequences.max(1);
+    let window = sequence_window(
+        settings.context_tokens,
+        sequences,
+        loaded.model.n_ctx_train(),
+    );
+    // Room for a chunk of prompt and one token of every other sequence in one batch.
+    let batch = (CHAT_PREFILL_CHUNK + sequences as usize) as u32;
     let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(context_tokens))
-        .with_n_batch(PREFILL_CHUNK as u32)
+        .with_n_ctx(NonZeroU32::new(window * sequences))
+        .with_n_seq_max(sequences)
+        .with_n_batch(batch)
+        .with_n_ubatch(batch)
         .with_n_threads(settings.threads)
         .with_n_threads_batch(settings.threads);
     let mut context = match loaded.model.new_context(backend, params) {
@@ -149,36 +170,101 @@ fn serve(shared: &Shared, loaded: &Loaded, first: Command, commands: &Receiver<C
             return;
         }
     };
-    let mut session = Session {
+    tracing::debug!(sequences, window, "local model context ready");
+    let mut scheduler = Scheduler::new(
         loaded,
-        max_answer_tokens: settings.max_answer_tokens,
-        cached: Vec::new(),
-    };
+        window as usize,
+        sequences,
+        settings,
+        &shared.answering,
+    );
     let mut next = Some(first);
     loop {
-        match next.take() {
-            Some(Command::Generate(job)) => {
-                shared.busy.store(true, Ordering::Release);
-                session.answer(&mut context, &job);
-                shared.busy.store(false, Ordering::Release);
+        if let Some(command) = next.take() {
+            scheduler.take(command);
+        }
+        while let Ok(command) = commands.try_recv() {
+            scheduler.take(command);
+        }
+        if scheduler.idle() {
+            match commands.recv_timeout(settings.unload_after) {
+                Ok(command) => next = Some(command),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
             }
-            Some(Command::Load) => {}
-            None => {}
+            continue;
         }
-        match commands.recv_timeout(settings.unload_after) {
-            Ok(command) => next = Some(command),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
-        }
+        scheduler.step(&mut context);
     }
 }
 
-/// The context's state between requests.
-struct Session<'a> {
-    loaded: &'a Loaded,
-    /// The answer's length limit when the request sets none.
+/// Prompt tokens of a chat read in one decode step: the chat's prompt is read alone, in steps
+/// short enough that a cancel is noticed within a fraction of a second however long it is.
+const CHAT_PREFILL_CHUNK: usize = 128;
+/// Prompt tokens of a job read in one decode step while no chat is answered: small, so that
+/// a chat arriving meanwhile waits for little more than a token's decoding.
+const JOB_PREFILL_CHUNK: usize = 64;
+/// Prompt tokens of a job read in one decode step while a chat is answered, beside the
+/// chat's token: the chat's tokens keep coming at nearly their own pace.
+const JOB_PREFILL_CHUNK_BESIDE_CHAT: usize = 16;
+
+/// The sequences of the context, and the requests waiting for one.
+///
+/// Each step builds one batch: while a chat's prompt is being read, that alone (so a chat's
+/// first token waits for at most the one step in flight when it came); otherwise the next
+/// token of every sequence that is answering, plus a chunk of a job's prompt.
+struct Scheduler<'m> {
+    loaded: &'m Loaded,
+    /// Tokens one sequence holds.
+    window: usize,
     max_answer_tokens: u64,
-    /// The tokens whose keys and values the context holds, in order.
+    slots: Vec<Slot>,
+    /// Requests that came while every sequence was busy, in order of arrival.
+    waiting: VecDeque<Job>,
+    batch: LlamaBatch<'static>,
+    /// Counts admissions, to tell which free sequence was used least recently.
+    clock: u64,
+    /// Where the count of answering sequences is published ([`super::Local::answering`]).
+    answering: &'m AtomicUsize,
+}
+
+/// One sequence of the context.
+struct Slot {
+    seq: i32,
+    /// The tokens whose keys and values this sequence holds, in order: the next request
+    /// given this sequence reuses what its prompt shares with them.
     cached: Vec<LlamaToken>,
+    /// When it was last given a request ([`Scheduler::clock`]).
+    used: u64,
+    active: Option<Active>,
+}
+
+/// A request being answered.
+struct Active {
+    job: Job,
+    prompt: Vec<LlamaToken>,
+    /// Prompt tokens in the cache: the prompt is being read until `read == prompt.len()`.
+    read: usize,
+    /// Prompt tokens found in the cache already.
+    reused: usize,
+    /// The token sampled last, to be decoded in the next step.
+    pending: Option<LlamaToken>,
+    sampler: LlamaSampler,
+    splitter: Splitter,
+    text: Utf8Buffer,
+    pieces: Vec<Piece>,
+    calls: usize,
+    generated: u64,
+    limit: u64,
+    ignore_eos: bool,
+    started: Instant,
+    /// When the prompt was read.
+    decoding_since: Option<Instant>,
+}
+
+impl Active {
+    fn reading(&self) -> bool {
+        self.read < self.prompt.len()
+    }
 }
 
 /// Why generation stopped.
@@ -188,163 +274,400 @@ enum Stop {
     Cancelled,
 }
 
-impl Session<'_> {
-    fn answer(&mut self, context: &mut LlamaContext<'_>, job: &Job) {
-        if !job.send(Item::Started) {
-            return; // the asker has gone
+/// A piece of the batch: tokens of one slot, and where its logits are (if it has any).
+struct Planned {
+    slot: usize,
+    /// The slot's tokens in the batch: a range of its prompt, or its pending token.
+    tokens: Vec<LlamaToken>,
+    logits_at: Option<i32>,
+}
+
+impl<'m> Scheduler<'m> {
+    fn new(
+        loaded: &'m Loaded,
+        window: usize,
+        sequences: u32,
+        settings: &Settings,
+        answering: &'m AtomicUsize,
+    ) -> Self {
+        Scheduler {
+            loaded,
+            window,
+            max_answer_tokens: settings.max_answer_tokens,
+            slots: (0..sequences)
+                .map(|seq| Slot {
+                    seq: seq as i32,
+                    cached: Vec::new(),
+                    used: 0,
+                    active: None,
+                })
+                .collect(),
+            waiting: VecDeque::new(),
+            batch: LlamaBatch::new(CHAT_PREFILL_CHUNK + sequences as usize, 1),
+            clock: 0,
+            answering,
         }
-        match self.generate(context, job) {
-            Ok(()) => {}
-            Err(message) => {
-                // What the context holds is unknown after a failure: start afresh next time.
-                context.clear_kv_cache();
-                self.cached.clear();
-                job.fail(&message);
+    }
+
+    fn take(&mut self, command: Command) {
+        if let Command::Generate(job) = command {
+            self.waiting.push_back(job);
+        }
+    }
+
+    /// Publishes how many sequences answer a request, after one started or ended.
+    fn count(&self) {
+        let n = self.slots.iter().filter(|s| s.active.is_some()).count();
+        self.answering.store(n, Ordering::Release);
+    }
+
+    /// Nothing to answer and nobody waiting.
+    fn idle(&self) -> bool {
+        self.waiting.is_empty() && self.slots.iter().all(|s| s.active.is_none())
+    }
+
+    /// One decode step: let go of cancelled requests, give free sequences to waiting ones
+    /// (chats first), decode one batch, sample what it made.
+    fn step(&mut self, context: &mut LlamaContext<'_>) {
+        for i in 0..self.slots.len() {
+            if self.slots[i]
+                .active
+                .as_ref()
+                .is_some_and(|a| a.job.cancelled())
+            {
+                self.finish(i, Stop::Cancelled);
+            }
+        }
+        self.admit(context);
+        let plan = self.plan();
+        if plan.is_empty() {
+            return;
+        }
+        if let Err(message) = self.decode(context, &plan) {
+            // What these sequences hold is unknown after a failure: they start afresh.
+            for p in &plan {
+                let slot = &mut self.slots[p.slot];
+                let _ = context.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
+                slot.cached.clear();
+                if let Some(active) = slot.active.take() {
+                    active.job.fail(&message);
+                }
+            }
+            self.count();
+            return;
+        }
+        for p in plan {
+            let slot = &mut self.slots[p.slot];
+            slot.cached.extend_from_slice(&p.tokens);
+            let Some(active) = slot.active.as_mut() else {
+                continue;
+            };
+            if active.reading() {
+                active.read += p.tokens.len();
+                if !active.reading() {
+                    active.decoding_since = Some(Instant::now());
+                }
+            } else {
+                active.pending = None;
+            }
+            if let Some(at) = p.logits_at {
+                self.sample(context, p.slot, at);
             }
         }
     }
 
-    fn generate(&mut self, context: &mut LlamaContext<'_>, job: &Job) -> Result<(), String> {
-        let started = Instant::now();
+    /// Gives free sequences to waiting requests, chats first, each the free sequence whose
+    /// cache shares most with its prompt.
+    fn admit(&mut self, context: &mut LlamaContext<'_>) {
+        while self.slots.iter().any(|s| s.active.is_none()) {
+            let next = self
+                .waiting
+                .iter()
+                .position(|j| j.priority == Priority::Chat)
+                .or(if self.waiting.is_empty() {
+                    None
+                } else {
+                    Some(0)
+                });
+            let Some(job) = next.and_then(|i| self.waiting.remove(i)) else {
+                return;
+            };
+            if job.cancelled() {
+                continue;
+            }
+            if let Err(message) = self.start(context, job) {
+                tracing::debug!(error = %message, "local model request refused");
+            }
+        }
+    }
+
+    /// Prepares `job`'s prompt in the best free sequence.
+    fn start(&mut self, context: &mut LlamaContext<'_>, job: Job) -> Result<(), String> {
+        let fail = |job: &Job, message: String| {
+            job.fail(&message);
+            Err(message)
+        };
         let model = &self.loaded.model;
         let vocab = model.vocab();
         let request = Request::from_body(&job.body);
-        let prompt = self
+        let prompt = match self
             .loaded
             .template
-            .render(&request.messages, &request.tools)?;
+            .render(&request.messages, &request.tools)
+        {
+            Ok(prompt) => prompt,
+            Err(message) => return fail(&job, message),
+        };
         let bos =
             String::from_utf8_lossy(&vocab.token_to_piece(vocab.bos(), true, None)).into_owned();
         let add_bos = vocab.should_add_bos() && (bos.is_empty() || !prompt.starts_with(&bos));
         let tokens = vocab.tokenize(prompt.as_bytes(), add_bos, true);
-        let n_ctx = context.n_ctx() as usize;
-        if tokens.len() + 1 >= n_ctx {
-            return Err(format!(
-                "the prompt has {} tokens and the local model's context holds {n_ctx}; \
-                 raise llm.local.context_tokens or lower chat.history_budget_tokens and \
-                 chat.passages_budget_tokens",
-                tokens.len()
-            ));
+        if tokens.is_empty() || tokens.len() + 1 >= self.window {
+            let message = format!(
+                "the prompt has {} tokens and each of the local model's {} sequences holds \
+                 {}; raise llm.local.context_tokens, lower llm.local.sequences, or lower \
+                 chat.history_budget_tokens and chat.passages_budget_tokens",
+                tokens.len(),
+                self.slots.len(),
+                self.window
+            );
+            return fail(&job, message);
         }
-        // Reuse what the context already holds of this prompt; at least one token is decoded
-        // again so that there are logits to sample from.
-        let common = self
-            .cached
-            .iter()
-            .zip(&tokens)
-            .take_while(|(a, b)| a == b)
-            .count()
-            .min(tokens.len() - 1);
-        if context
-            .clear_kv_cache_seq(Some(0), Some(common as u32), None)
-            .map_err(|e| format!("the local model's cache: {e}"))?
-        {
-            self.cached.truncate(common);
-        } else {
-            context.clear_kv_cache();
-            self.cached.clear();
+        let sampler = match request.sampler(model) {
+            Ok(sampler) => sampler,
+            Err(message) => return fail(&job, message),
+        };
+        // The free sequence whose cache shares the most with the prompt; of equals, the one
+        // used least recently. At least one token is read again, for logits to sample from.
+        let common = |slot: &Slot| {
+            slot.cached
+                .iter()
+                .zip(&tokens)
+                .take_while(|(a, b)| a == b)
+                .count()
+                .min(tokens.len() - 1)
+        };
+        let Some(index) = (0..self.slots.len())
+            .filter(|&i| self.slots[i].active.is_none())
+            .max_by_key(|&i| {
+                (
+                    common(&self.slots[i]),
+                    std::cmp::Reverse(self.slots[i].used),
+                )
+            })
+        else {
+            self.waiting.push_front(job);
+            return Ok(());
+        };
+        if !job.send(Item::Started) {
+            return Ok(()); // the asker has gone
         }
-        let reused = self.cached.len();
-        let mut batch = LlamaBatch::new(PREFILL_CHUNK, 1);
-        for chunk in tokens[reused..].chunks(PREFILL_CHUNK) {
-            if job.cancelled() {
-                return Ok(());
+        self.clock += 1;
+        let slot = &mut self.slots[index];
+        slot.used = self.clock;
+        let reused = common(slot);
+        let seq = slot.seq as u32;
+        match context.clear_kv_cache_seq(Some(seq), Some(reused as u32), None) {
+            Ok(true) => slot.cached.truncate(reused),
+            _ => {
+                let _ = context.clear_kv_cache_seq(Some(seq), None, None);
+                slot.cached.clear();
             }
-            batch.clear();
-            let last = chunk.len() - 1;
-            for (i, &token) in chunk.iter().enumerate() {
-                let pos = (self.cached.len() + i) as i32;
-                batch
-                    .add(token, pos, &[0], i == last)
-                    .map_err(|e| format!("the local model's batch: {e}"))?;
-            }
-            context
-                .decode(&mut batch)
-                .map_err(|e| format!("the local model failed to read the prompt: {e}"))?;
-            self.cached.extend_from_slice(chunk);
         }
-        let prompt_ms = started.elapsed().as_millis() as u64;
-
-        let mut sampler = request.sampler(model)?;
-        let mut splitter = Splitter::default();
-        let mut text = Utf8Buffer::default();
-        let mut pieces = Vec::new();
-        let mut calls = 0usize;
-        let mut generated = 0u64;
+        let reused = slot.cached.len();
         // A JSON answer is bounded by its grammar (and the context), not by the reply limit.
         let limit = match (request.max_tokens, &request.schema) {
             (Some(n), _) => n,
             (None, Some(_)) => u64::MAX,
             (None, None) => self.max_answer_tokens,
         };
-        let decode_started = Instant::now();
-        let stop = loop {
-            if job.cancelled() {
-                break Stop::Cancelled;
-            }
-            if generated >= limit || self.cached.len() + 1 >= n_ctx {
-                break Stop::Length;
-            }
-            let token = sampler.sample(context, batch.n_tokens() - 1);
-            if vocab.is_eog(token) && !request.ignore_eos {
-                break Stop::Done;
-            }
-            generated += 1;
-            let piece = text.push(&vocab.token_to_piece(token, false, None));
-            splitter.push(&piece, &mut pieces);
-            if !self.send(job, &mut pieces, &mut calls) {
-                break Stop::Cancelled;
-            }
-            batch.clear();
-            batch
-                .add(token, self.cached.len() as i32, &[0], true)
-                .map_err(|e| format!("the local model's batch: {e}"))?;
-            context
-                .decode(&mut batch)
-                .map_err(|e| format!("the local model failed: {e}"))?;
-            self.cached.push(token);
-        };
-        let decode_secs = decode_started.elapsed().as_secs_f64();
-        tracing::debug!(
-            prompt_tokens = tokens.len(),
-            reused_tokens = reused,
-            prompt_ms,
-            completion_tokens = generated,
-            tokens_per_sec = if decode_secs > 0.0 {
-                generated as f64 / decode_secs
-            } else {
-                0.0
-            },
-            "local model answer"
-        );
-        if matches!(stop, Stop::Cancelled) {
-            return Ok(());
-        }
-        splitter.push(&text.finish(), &mut pieces);
-        splitter.finish(&mut pieces);
-        if !self.send(job, &mut pieces, &mut calls) {
-            return Ok(());
-        }
-        let finish = match stop {
-            Stop::Length => "length",
-            _ if calls > 0 => "tool_calls",
-            _ => "stop",
-        };
-        job.send(Item::Data(
-            json!({
-                "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
-                "usage": {"prompt_tokens": tokens.len(), "completion_tokens": generated},
-            })
-            .to_string(),
-        ));
-        job.send(Item::Data("[DONE]".into()));
+        slot.active = Some(Active {
+            job,
+            prompt: tokens,
+            read: reused,
+            reused,
+            pending: None,
+            sampler,
+            splitter: Splitter::default(),
+            text: Utf8Buffer::default(),
+            pieces: Vec::new(),
+            calls: 0,
+            generated: 0,
+            limit,
+            ignore_eos: request.ignore_eos,
+            started: Instant::now(),
+            decoding_since: None,
+        });
+        self.count();
         Ok(())
     }
 
+    /// What the next batch holds: a chat's prompt alone while one is being read; else every
+    /// answering sequence's next token, and a chunk of a job's prompt.
+    fn plan(&self) -> Vec<Planned> {
+        let mut plan = Vec::new();
+        let mut room = CHAT_PREFILL_CHUNK;
+        let read = |plan: &mut Vec<Planned>, room: &mut usize, i: usize, a: &Active| {
+            let n = (a.prompt.len() - a.read).min(*room);
+            if n == 0 {
+                return;
+            }
+            *room -= n;
+            let last = a.read + n == a.prompt.len();
+            plan.push(Planned {
+                slot: i,
+                tokens: a.prompt[a.read..a.read + n].to_vec(),
+                logits_at: last.then_some(0),
+            });
+        };
+        let actives = || {
+            self.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.active.as_ref().map(|a| (i, a)))
+        };
+        for (i, a) in actives().filter(|(_, a)| a.reading() && a.job.priority == Priority::Chat) {
+            read(&mut plan, &mut room, i, a);
+        }
+        if plan.is_empty() {
+            for (i, a) in actives() {
+                if let Some(token) = a.pending {
+                    plan.push(Planned {
+                        slot: i,
+                        tokens: vec![token],
+                        logits_at: Some(0),
+                    });
+                }
+            }
+            let chatting = actives().any(|(_, a)| a.job.priority == Priority::Chat);
+            room = if chatting {
+                JOB_PREFILL_CHUNK_BESIDE_CHAT
+            } else {
+                JOB_PREFILL_CHUNK
+            };
+            for (i, a) in actives().filter(|(_, a)| a.reading()) {
+                read(&mut plan, &mut room, i, a);
+            }
+        }
+        // Where each piece's logits land in the batch.
+        let mut at = 0i32;
+        for p in &mut plan {
+            at += p.tokens.len() as i32;
+            if p.logits_at.is_some() {
+                p.logits_at = Some(at - 1);
+            }
+        }
+        plan
+    }
+
+    fn decode(&mut self, context: &mut LlamaContext<'_>, plan: &[Planned]) -> Result<(), String> {
+        self.batch.clear();
+        for p in plan {
+            let slot = &self.slots[p.slot];
+            let last = p.tokens.len() - 1;
+            for (k, &token) in p.tokens.iter().enumerate() {
+                let pos = (slot.cached.len() + k) as i32;
+                self.batch
+                    .add(token, pos, &[slot.seq], k == last && p.logits_at.is_some())
+                    .map_err(|e| format!("the local model's batch: {e}"))?;
+            }
+        }
+        context
+            .decode(&mut self.batch)
+            .map_err(|e| format!("the local model failed: {e}"))
+    }
+
+    /// Samples slot `i`'s next token from the logits at `at`, and sends what it adds.
+    fn sample(&mut self, context: &LlamaContext<'_>, i: usize, at: i32) {
+        let vocab = self.loaded.model.vocab();
+        let window = self.window;
+        let slot = &mut self.slots[i];
+        let cached = slot.cached.len();
+        let Some(a) = slot.active.as_mut() else {
+            return;
+        };
+        let stop = 'sample: {
+            if a.job.cancelled() {
+                break 'sample Some(Stop::Cancelled);
+            }
+            if a.generated >= a.limit || cached + 1 >= window {
+                break 'sample Some(Stop::Length);
+            }
+            let token = a.sampler.sample(context, at);
+            if vocab.is_eog(token) && !a.ignore_eos {
+                break 'sample Some(Stop::Done);
+            }
+            a.generated += 1;
+            let piece = a.text.push(&vocab.token_to_piece(token, false, None));
+            a.splitter.push(&piece, &mut a.pieces);
+            if !a.send_pieces() {
+                break 'sample Some(Stop::Cancelled);
+            }
+            a.pending = Some(token);
+            None
+        };
+        if let Some(stop) = stop {
+            self.finish(i, stop);
+        }
+    }
+
+    /// Ends slot `i`'s request: the rest of its answer and its end, unless it was cancelled.
+    fn finish(&mut self, i: usize, stop: Stop) {
+        let Some(mut a) = self.slots[i].active.take() else {
+            return;
+        };
+        self.count();
+        let decode_secs = a.decoding_since.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        tracing::debug!(
+            sequence = i,
+            priority = ?a.job.priority,
+            prompt_tokens = a.prompt.len(),
+            reused_tokens = a.reused,
+            prompt_ms = a
+                .decoding_since
+                .map(|t| t.duration_since(a.started).as_millis() as u64),
+            completion_tokens = a.generated,
+            tokens_per_sec = if decode_secs > 0.0 {
+                a.generated as f64 / decode_secs
+            } else {
+                0.0
+            },
+            cancelled = matches!(stop, Stop::Cancelled),
+            "local model answer"
+        );
+        if matches!(stop, Stop::Cancelled) {
+            return;
+        }
+        let rest = a.text.finish();
+        a.splitter.push(&rest, &mut a.pieces);
+        a.splitter.finish(&mut a.pieces);
+        if !a.send_pieces() {
+            return;
+        }
+        let finish = match stop {
+            Stop::Length => "length",
+            _ if a.calls > 0 => "tool_calls",
+            _ => "stop",
+        };
+        a.job.send(Item::Data(
+            json!({
+                "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
+                "usage": {"prompt_tokens": a.prompt.len(), "completion_tokens": a.generated},
+            })
+            .to_string(),
+        ));
+        a.job.send(Item::Data("[DONE]".into()));
+    }
+}
+
+impl Active {
     /// Sends the pieces as chunks; false once nobody listens.
-    fn send(&self, job: &Job, pieces: &mut Vec<Piece>, calls: &mut usize) -> bool {
-        for piece in pieces.drain(..) {
-            if !job.send(Item::Data(chunk(piece, calls).to_string())) {
+    fn send_pieces(&mut self) -> bool {
+        for piece in self.pieces.drain(..) {
+            if !self
+                .job
+                .send(Item::Data(chunk(piece, &mut self.calls).to_string()))
+            {
                 return false;
             }
         }

@@ -9,15 +9,14 @@ mod template;
 mod tool_calls;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use mentor_shared::ApiError;
 use serde_json::Value;
 
-/// Answer chunks waiting for the reader, at most; the engine waits when the reader lags.
-const CHANNEL: usize = 256;
+use super::Priority;
 
 /// What the local model is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +34,10 @@ pub enum Status {
 /// How the engine runs.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Tokens the context holds (prompt and answer).
+    /// Tokens the context holds in all (each sequence has an even share).
     pub context_tokens: u32,
+    /// Requests answered at once, each in its own sequence.
+    pub sequences: u32,
     /// CPU threads.
     pub threads: i32,
     /// Idle time before the model is dropped from memory.
@@ -67,8 +68,8 @@ struct Shared {
     path: PathBuf,
     settings: Settings,
     status: Arc<Mutex<Status>>,
-    /// Whether a request is being answered.
-    busy: AtomicBool,
+    /// Requests being answered (sequences in use).
+    answering: AtomicUsize,
 }
 
 impl Shared {
@@ -99,14 +100,17 @@ enum Command {
 /// One request to the engine.
 struct Job {
     body: Value,
-    events: tokio::sync::mpsc::Sender<Item>,
+    priority: Priority,
+    /// Unbounded: one slow reader must not hold up the other sequences' decoding. An answer
+    /// is bounded by its sequence's share of the context.
+    events: tokio::sync::mpsc::UnboundedSender<Item>,
     cancel: Arc<AtomicBool>,
 }
 
 impl Job {
     /// Hands over an item; false once the reader is gone.
     fn send(&self, item: Item) -> bool {
-        self.events.blocking_send(item).is_ok()
+        self.events.send(item).is_ok()
     }
 
     fn fail(&self, message: &str) {
@@ -132,7 +136,7 @@ pub enum Item {
 
 /// A request's answer, as it comes. Dropping it stops the generation.
 pub struct Answer {
-    pub(crate) items: tokio::sync::mpsc::Receiver<Item>,
+    pub(crate) items: tokio::sync::mpsc::UnboundedReceiver<Item>,
     cancel: Arc<AtomicBool>,
 }
 
@@ -169,7 +173,7 @@ impl Local {
             path,
             settings,
             status: Arc::new(Mutex::new(Status::Unloaded)),
-            busy: AtomicBool::new(false),
+            answering: AtomicUsize::new(0),
         });
         let (commands, receiver) = mpsc::channel();
         let thread_shared = shared.clone();
@@ -203,10 +207,21 @@ impl Local {
             .unwrap_or(Status::Unloaded)
     }
 
+    /// How many requests the model answers at once.
+    pub fn sequences(&self) -> u32 {
+        self.shared.settings.sequences.max(1)
+    }
+
     /// Whether the model is answering a request now (a cancelled answer stops within a
     /// token).
     pub fn busy(&self) -> bool {
-        self.shared.busy.load(Ordering::Acquire)
+        self.answering() > 0
+    }
+
+    /// How many requests the model is answering now, each in its own sequence (a cancelled
+    /// one leaves within a decode step).
+    pub fn answering(&self) -> usize {
+        self.shared.answering.load(Ordering::Acquire)
     }
 
     /// Loads the model in the background, if it is not in memory.
@@ -214,14 +229,16 @@ impl Local {
         let _ = self.commands.send(Command::Load);
     }
 
-    /// Starts answering an OpenAI request body. Errors only when the file is missing or not
-    /// a model; anything later comes through the answer.
-    pub fn open(&self, body: Value) -> Result<Answer, ApiError> {
+    /// Starts answering an OpenAI request body; a chat's prompt is read before any job's
+    /// next token. Errors only when the file is missing or not a model; anything later comes
+    /// through the answer.
+    pub fn open(&self, body: Value, priority: Priority) -> Result<Answer, ApiError> {
         check_file(&self.shared.path).map_err(|reason| self.error(reason))?;
-        let (events, items) = tokio::sync::mpsc::channel(CHANNEL);
+        let (events, items) = tokio::sync::mpsc::unbounded_channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let job = Job {
             body,
+            priority,
             events,
             cancel: cancel.clone(),
         };
