@@ -123,7 +123,8 @@ pub struct Progress {
     pub current: u32,
     /// Steps in all (0 when unknown).
     pub total: u32,
-    /// `current / total` in percent (0–100).
+    /// How much of the whole job is done, in percent (0–100): weighted over its steps, so it
+    /// only grows, and reaches 100 only once the job has ended.
     pub percentage: u8,
     /// The step under way, as a Fluent message id (`stage-outline`, …) that the client shows
     /// in its own language with `current` and `total` as arguments.
@@ -142,6 +143,22 @@ impl Progress {
             current,
             total,
             percentage,
+            stage: stage.into(),
+        }
+    }
+
+    /// A progress record whose percentage is the whole job's (`current` and `total` count
+    /// the steps of the stage under way).
+    pub fn weighted(
+        current: u32,
+        total: u32,
+        stage: impl Into<String>,
+        percentage: u8,
+    ) -> Progress {
+        Progress {
+            current,
+            total,
+            percentage: percentage.min(100),
             stage: stage.into(),
         }
     }

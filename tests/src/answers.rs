@@ -1,6 +1,7 @@
 //! What the scripted model server answers the generators: a good answer to each structured
-//! request (`podcast_outline`, `podcast_segment`, `quiz`, `study_guide`), shaped by the schema
-//! it asks for, so end-to-end tests and benchmarks run the real generators.
+//! request (`podcast_outline`, `podcast_segment`, `quiz_question`, `study_guide_overview`,
+//! `…_key_concepts`, `…_glossary`, `…_questions`), shaped by the schema it asks for, so
+//! end-to-end tests and benchmarks run the real generators.
 
 use serde_json::{json, Value};
 
@@ -65,28 +66,38 @@ pub fn good_answer(request: &Value) -> Reply {
                 .collect();
             json_reply(json!({ "turns": turns }))
         }
-        "quiz" => {
-            let n = s["properties"]["questions"]["minItems"]
-                .as_u64()
-                .unwrap_or(1);
+        "quiz_question" => {
+            let number = question_number(request);
             json_reply(json!({
-                "title": "Cells quiz",
-                "questions": (0..n).map(|i| json!({
-                    "question": format!("Question {i}: what makes ATP?"),
-                    "options": ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
-                    "answer": "Mitochondrion",
-                    "explanation": "Mitochondria make ATP.",
-                    "source": 1,
-                })).collect::<Vec<_>>(),
+                "question": format!("Question {number}: what makes ATP?"),
+                "options": ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
+                "answer": 1,
+                "explanation": "Mitochondria make ATP.",
+                "source": 1,
             }))
         }
-        "study_guide" => json_reply(json!({
+        "study_guide_overview" => json_reply(json!({
             "title": "The cell",
             "overview": "Cells are the units of life.",
+        })),
+        "study_guide_key_concepts" => json_reply(json!({
             "key_concepts": [{"name": "Mitochondria", "explanation": "They make ATP.", "sources": [1]}],
+        })),
+        "study_guide_glossary" => json_reply(json!({
             "glossary": [{"term": "ATP", "definition": "The cell's energy currency."}],
+        })),
+        "study_guide_questions" => json_reply(json!({
             "questions": ["Why do cells need energy?"],
         })),
         other => Reply::status(400, format!("unexpected request {other}")),
     }
+}
+
+/// The number of the quiz question a request asks for ("Write question 3 now."), or 0.
+pub fn question_number(request: &Value) -> u64 {
+    let (_, text) = crate::openai::last_message(request);
+    text.strip_prefix("Write question ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }

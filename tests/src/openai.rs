@@ -301,6 +301,11 @@ pub struct Exchange {
     pub first_token_us: Option<i64>,
     /// When the reply's last byte went out (`None`: not yet, or cut or stalled by script).
     pub finished_us: Option<i64>,
+    /// When the server started answering it: at once, or when one of its slots freed up
+    /// ([`ScriptedServer::set_slots`]). `None` while it waits.
+    pub served_us: Option<i64>,
+    /// When the client left before the reply's end (it closed the connection), if it did.
+    pub left_us: Option<i64>,
 }
 
 #[derive(Default)]
@@ -325,6 +330,8 @@ struct Script {
 struct Shared {
     state: Mutex<Script>,
     arrived: Condvar,
+    /// Requests answered at once, when limited (a llama-server started with `-np 1`).
+    slots: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Shared {
@@ -396,6 +403,14 @@ impl ScriptedServer {
     /// `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// Answers at most `n` chat requests at a time, as a server with `n` slots does: a request
+    /// that comes while they are busy waits (before its headers) until one frees up, when a
+    /// reply ends or its client leaves. `None`: no limit (the default).
+    pub fn set_slots(&self, n: Option<usize>) {
+        let semaphore = n.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+        *self.shared.slots.lock().unwrap_or_else(|p| p.into_inner()) = semaphore;
     }
 
     /// Queues a reply for the next request.
@@ -585,7 +600,19 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     if let Some(gate) = &reply.gate {
         gate.notified().await;
     }
-    serve(reply, shared, Some(index))
+    let slots = shared
+        .slots
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let slot = match slots {
+        Some(slots) => slots.acquire_owned().await.ok(),
+        None => None,
+    };
+    if let Some(e) = shared.lock().exchanges.get_mut(index) {
+        e.served_us = Some(now_us());
+    }
+    serve(reply, shared, Some(index), slot)
 }
 
 async fn speech(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -608,7 +635,7 @@ async fn speech(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             if let Some(gate) = &reply.gate {
                 gate.notified().await;
             }
-            serve(reply, shared, None)
+            serve(reply, shared, None, None)
         }
         None => {
             let chars = request["input"].as_str().unwrap_or("").chars().count();
@@ -689,39 +716,94 @@ type Pieces = mpsc::Sender<Piece>;
 /// The body a reply's pieces flow into. Times are taken here, as the connection pulls each
 /// piece to write it, rather than when the writer queued it; only for a chat exchange (`index`
 /// into [`Script::exchanges`]), not for speech.
-fn body(rx: mpsc::Receiver<Piece>, shared: Arc<Shared>, index: Option<usize>) -> Body {
-    Body::from_stream(futures::stream::unfold(rx, move |mut rx| {
-        let shared = shared.clone();
-        async move {
-            loop {
-                let piece = rx.recv().await?;
-                let at = now_us();
-                match (piece.mark, index) {
-                    (Mark::Plain, _) => {}
-                    (Mark::FirstToken, Some(index)) => {
-                        let mut state = shared.lock();
-                        state.first_token_sent_us.push(at);
-                        if let Some(e) = state.exchanges.get_mut(index) {
-                            e.first_token_us = Some(at);
-                        }
-                    }
-                    (Mark::FirstToken, None) => {}
-                    (Mark::Finished, index) => {
-                        if let Some(index) = index {
-                            if let Some(e) = shared.lock().exchanges.get_mut(index) {
-                                e.finished_us = Some(at);
+fn body(
+    rx: mpsc::Receiver<Piece>,
+    shared: Arc<Shared>,
+    index: Option<usize>,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Body {
+    let watch = Watch {
+        shared: shared.clone(),
+        index,
+        ended: false,
+        _slot: slot,
+    };
+    Body::from_stream(futures::stream::unfold(
+        (rx, watch),
+        move |(mut rx, mut watch)| {
+            let shared = shared.clone();
+            async move {
+                loop {
+                    let Some(piece) = rx.recv().await else {
+                        watch.end();
+                        return None;
+                    };
+                    let at = now_us();
+                    match (piece.mark, index) {
+                        (Mark::Plain, _) => {}
+                        (Mark::FirstToken, Some(index)) => {
+                            let mut state = shared.lock();
+                            state.first_token_sent_us.push(at);
+                            if let Some(e) = state.exchanges.get_mut(index) {
+                                e.first_token_us = Some(at);
                             }
                         }
-                        continue;
+                        (Mark::FirstToken, None) => {}
+                        (Mark::Finished, index) => {
+                            watch.end();
+                            if let Some(index) = index {
+                                if let Some(e) = shared.lock().exchanges.get_mut(index) {
+                                    e.finished_us = Some(at);
+                                }
+                            }
+                            continue;
+                        }
                     }
+                    if piece.chunk.is_err() {
+                        watch.end(); // a scripted cut, not the client leaving
+                    }
+                    return Some((piece.chunk, (rx, watch)));
                 }
-                return Some((piece.chunk, rx));
             }
-        }
-    }))
+        },
+    ))
 }
 
-fn serve(reply: Reply, shared: Arc<Shared>, index: Option<usize>) -> Response {
+/// Lives as long as a reply's body: holds its slot, and records the client's leaving when
+/// the body is dropped before its end.
+struct Watch {
+    shared: Arc<Shared>,
+    index: Option<usize>,
+    ended: bool,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Watch {
+    /// The reply ended as scripted: the client did not leave.
+    fn end(&mut self) {
+        self.ended = true;
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        if let Some(index) = self.index {
+            if let Some(e) = self.shared.lock().exchanges.get_mut(index) {
+                e.left_us = Some(now_us());
+            }
+        }
+    }
+}
+
+fn serve(
+    reply: Reply,
+    shared: Arc<Shared>,
+    index: Option<usize>,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Response {
     let (tx, rx) = mpsc::channel(16);
     let extra = reply.headers.clone();
     let (status, content_type) = match reply.kind {
@@ -753,7 +835,7 @@ fn serve(reply: Reply, shared: Arc<Shared>, index: Option<usize>) -> Response {
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        body(rx, shared, index),
+        body(rx, shared, index, slot),
     )
         .into_response();
     for (name, value) in extra {

@@ -662,30 +662,25 @@ fn model(request: &Value) -> Reply {
     let schema = &request["response_format"]["json_schema"]["schema"];
     let min = |items: &Value, default: u64| items["minItems"].as_u64().unwrap_or(default);
     let answer = match request_name(request).as_str() {
-        "quiz" => {
-            let items = &schema["properties"]["questions"];
-            let by_index = items["items"]["properties"]["answer"]["type"] == "integer";
+        "quiz" | "quiz_question" => {
+            // One question a request, the one it asks for ("Write question 2 now.").
+            let by_index = schema["properties"]["answer"]["type"] == "integer";
             let asked = questions();
-            let n = min(items, asked.len() as u64) as usize;
+            let i = (mentor_tests::answers::question_number(request).max(1) - 1) as usize;
+            let q = &asked[i % asked.len()];
+            let text = if i < asked.len() {
+                q.question.clone()
+            } else {
+                format!("{} ({})", q.question, i + 1)
+            };
+            let key = if by_index {
+                json!(q.answer)
+            } else {
+                json!(q.options[q.answer])
+            };
             json!({
-                "title": "Cells quiz",
-                "questions": (0..n).map(|i| {
-                    let q = &asked[i % asked.len()];
-                    let text = if i < asked.len() {
-                        q.question.clone()
-                    } else {
-                        format!("{} ({})", q.question, i + 1)
-                    };
-                    let key = if by_index {
-                        json!(q.answer)
-                    } else {
-                        json!(q.options[q.answer])
-                    };
-                    json!({
-                        "question": text, "options": q.options, "answer": key,
-                        "explanation": q.explanation, "source": 1,
-                    })
-                }).collect::<Vec<_>>(),
+                "question": text, "options": q.options, "answer": key,
+                "explanation": q.explanation, "source": 1,
             })
         }
         "podcast_outline" => {
@@ -755,7 +750,10 @@ fn a_generated_quiz_is_taken_exported_and_its_attempts_listed() {
     assert_eq!(run.code, 0, "{run:#?}");
     let id = submitted_artifact(&run);
     assert!(
-        server.requests().iter().any(|r| request_name(r) == "quiz"),
+        server
+            .requests()
+            .iter()
+            .any(|r| request_name(r) == "quiz_question"),
         "the generator asked for a quiz"
     );
 

@@ -122,6 +122,27 @@ fn stages(records: &[Job]) -> Vec<(String, u32, u32)> {
     out
 }
 
+/// Checks the percentages of a job's records: they never go back, read below 100 while the
+/// job runs, and 100 once it completed.
+fn assert_moves_forward(records: &[Job]) {
+    let mut last = 0;
+    for job in records {
+        let Some(p) = &job.progress else { continue };
+        assert!(
+            p.percentage >= last,
+            "the bar went back from {last} % to {} %: {records:#?}",
+            p.percentage
+        );
+        last = p.percentage;
+        if job.status.as_str() == "completed" {
+            assert_eq!(p.percentage, 100, "{job:#?}");
+        } else {
+            assert!(p.percentage < 100, "100 % before the end: {job:#?}");
+        }
+    }
+    assert!(last > 0, "no progress at all: {records:#?}");
+}
+
 /// Length of a WAV file in seconds, and its rate, read from its header.
 fn wav_info(path: &Path) -> (f64, u32) {
     let bytes = std::fs::read(path).expect("read wav");
@@ -173,12 +194,12 @@ fn a_podcast_is_written_spoken_and_combined_with_progress_for_every_step() {
     let seen = stages(&records);
     let expected_start = [
         ("stage-outline".to_string(), 0, 1),
-        ("stage-outline".to_string(), 1, 1),
         ("stage-transcript".to_string(), 1, 2),
         ("stage-transcript".to_string(), 2, 2),
         ("stage-speech".to_string(), 0, 6),
     ];
-    assert_eq!(&seen[..5], &expected_start, "{seen:#?}");
+    assert_eq!(&seen[..4], &expected_start, "{seen:#?}");
+    assert_moves_forward(&records);
     let speech: Vec<u32> = seen
         .iter()
         .filter(|(s, _, _)| s == "stage-speech")
@@ -431,6 +452,292 @@ fn a_podcast_resumes_from_its_checkpoints_after_the_daemon_is_killed() {
 }
 
 #[test]
+fn a_quiz_is_written_one_question_a_request_and_its_bar_moves_at_each() {
+    let g = Gen::new(TestEnv::new(), "");
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "quiz", "questions": 3}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    assert_eq!(
+        stages(&records),
+        [
+            ("stage-quiz-question".to_string(), 1, 3),
+            ("stage-quiz-question".to_string(), 2, 3),
+            ("stage-quiz-question".to_string(), 3, 3),
+        ]
+    );
+    assert_moves_forward(&records);
+    let percents: Vec<u8> = records
+        .iter()
+        .filter_map(|j| j.progress.as_ref().map(|p| p.percentage))
+        .collect();
+    for step in [33, 66, 99, 100] {
+        assert!(percents.contains(&step), "{step} % missing: {percents:?}");
+    }
+    // One request per question, each bounded, each told the questions already written.
+    let asked: Vec<Value> = g
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| schema_name(r) == "quiz_question")
+        .collect();
+    assert_eq!(asked.len(), 3);
+    for (i, r) in asked.iter().enumerate() {
+        assert_eq!(mentor_tests::answers::question_number(r), i as u64 + 1);
+        assert!(r["max_tokens"].as_u64().is_some_and(|n| n <= 2048), "{r}");
+        let system = r["messages"][0]["content"].as_str().unwrap_or("");
+        for earlier in 1..=i {
+            assert!(
+                system.contains(&format!("Question {earlier}: what makes ATP?")),
+                "question {} is not told question {earlier}: {system}",
+                i + 1
+            );
+        }
+    }
+    let quiz = g.artifact(&id)["data"].clone();
+    assert_eq!(quiz["title"], "Quiz: cells");
+    let texts: Vec<&str> = quiz["questions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q["question"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Question 1: what makes ATP?",
+            "Question 2: what makes ATP?",
+            "Question 3: what makes ATP?"
+        ]
+    );
+}
+
+#[test]
+fn a_quiz_killed_mid_way_resumes_from_the_questions_already_written() {
+    let g = Gen::new(TestEnv::new(), "");
+    // Question 3 never comes the first time: the daemon is killed while it is asked.
+    let stalled = Arc::new(AtomicUsize::new(0));
+    let seen = stalled.clone();
+    g.server.set_responder(move |r| {
+        if schema_name(r) == "quiz_question"
+            && mentor_tests::answers::question_number(r) == 3
+            && seen.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            return Reply::sse(vec![mentor_tests::openai::Frame::Stall]);
+        }
+        good_answer(r)
+    });
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "quiz", "questions": 5}));
+    g.follow(&mut cursor, &id, |job| {
+        job.progress
+            .as_ref()
+            .is_some_and(|p| p.stage == "stage-quiz-question" && p.current == 3)
+    });
+    assert!(
+        g.server.wait_requests(3, T),
+        "question 3 was asked before the kill"
+    );
+    let before = g.env.job(&id)["progress"]["percentage"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(before, 40, "two of five written");
+    g.env.kill_daemon();
+
+    // A new daemon (started by the CLI) finishes the quiz from question 3.
+    let shown = g.env.mentor(&["jobs", "watch", &id]);
+    assert_eq!(shown.code, 0, "{}\n{}", shown.stdout, shown.stderr);
+    let job = g.env.job(&id);
+    assert_eq!(job["status"], "completed", "{job:#}");
+    assert_eq!(job["attempts"], 2, "{job:#}");
+    let numbers: Vec<u64> = g
+        .server
+        .requests()
+        .iter()
+        .filter(|r| schema_name(r) == "quiz_question")
+        .map(mentor_tests::answers::question_number)
+        .collect();
+    // Questions 1 and 2 were asked once; 3 twice (the killed request, then its answer).
+    assert_eq!(numbers, [1, 2, 3, 3, 4, 5], "{numbers:?}");
+    let resumed = g
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| schema_name(r) == "quiz_question")
+        .nth(3)
+        .unwrap_or_default();
+    let system = resumed["messages"][0]["content"].as_str().unwrap_or("");
+    assert!(
+        system.contains("1. Question 1: what makes ATP?")
+            && system.contains("2. Question 2: what makes ATP?"),
+        "the resumed request is told the questions already written: {system}"
+    );
+    let quiz = g.artifact(&id)["data"].clone();
+    let texts: Vec<String> = quiz["questions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|q| q["question"].as_str().map(str::to_string))
+        .collect();
+    let expected: Vec<String> = (1..=5)
+        .map(|n| format!("Question {n}: what makes ATP?"))
+        .collect();
+    assert_eq!(texts, expected, "each question once, in order");
+}
+
+/// Microseconds since the epoch, as the scripted server's timelines count them.
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// A quiz of 3 questions on a server that answers one request at a time, whose answer to
+/// question 2 takes `slow` the first time; a chat message sent while it is being written.
+/// Returns the home, the job's records, the time the message was sent, and the timelines.
+fn chat_during_a_slow_step(
+    preempt_after_ms: u64,
+    slow: Duration,
+) -> (
+    Gen,
+    Vec<Job>,
+    i64,
+    Vec<(Value, mentor_tests::openai::Exchange)>,
+) {
+    let g = Gen::new(
+        TestEnv::new(),
+        &format!("max_concurrent = 1\npreempt_after_ms = {preempt_after_ms}\n"),
+    );
+    g.server.set_slots(Some(1));
+    let slowed = Arc::new(AtomicUsize::new(0));
+    let seen = slowed.clone();
+    g.server.set_responder(move |r| {
+        if schema_name(r).is_empty() {
+            return Reply::text("Rain is water falling from clouds.");
+        }
+        if mentor_tests::answers::question_number(r) == 2
+            && seen.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            let text = json!({"question": "Slow?", "options": ["a", "b", "c", "d"], "answer": 0,
+                              "explanation": "x", "source": 1})
+            .to_string();
+            return Reply::sse(vec![
+                mentor_tests::openai::Frame::Delay(slow),
+                mentor_tests::openai::Frame::Raw(format!(
+                    "data: {}\n\n",
+                    json!({"choices": [{"index": 0, "delta": {"content": text}}]})
+                )),
+                mentor_tests::openai::Frame::Data(
+                    json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                        .to_string(),
+                ),
+                mentor_tests::openai::Frame::Data("[DONE]".into()),
+            ]);
+        }
+        good_answer(r)
+    });
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "quiz", "questions": 3}));
+    wait_until("question 2 to be asked", T, || {
+        g.server
+            .requests()
+            .iter()
+            .any(|r| mentor_tests::answers::question_number(r) == 2)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let sent_us = now_us();
+    g.rt.block_on(async {
+        answer(
+            g.client
+                .chat_send(ctx(T), "Biology".into(), "What is rain?".into())
+                .await,
+        )
+    })
+    .expect("the message is taken");
+    let records = g.follow(&mut cursor, &id, |_| false);
+    wait_until("the chat's answer", T, || {
+        g.server
+            .exchanges()
+            .iter()
+            .zip(g.server.requests())
+            .any(|(e, r)| schema_name(&r).is_empty() && e.finished_us.is_some())
+    });
+    let timelines = g
+        .server
+        .requests()
+        .into_iter()
+        .zip(g.server.exchanges())
+        .collect();
+    (g, records, sent_us, timelines)
+}
+
+#[test]
+fn a_chat_preempts_a_job_step_on_a_one_slot_server_and_the_step_goes_back_to_the_queue() {
+    let (g, records, sent_us, timelines) = chat_during_a_slow_step(300, Duration::from_secs(30));
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    let id = records[0].id.to_string();
+    // The job's request was cancelled (its client left) once the chat had waited 300 ms,
+    // and the chat was answered right after.
+    let (_, slow) = timelines
+        .iter()
+        .find(|(r, _)| mentor_tests::answers::question_number(r) == 2)
+        .expect("question 2's first request");
+    let left_ms = (slow.left_us.expect("the job's request was cancelled") - sent_us) / 1000;
+    assert!(
+        (300..1_500).contains(&left_ms),
+        "the job's request made way {left_ms} ms after the chat came"
+    );
+    let (_, chat) = timelines
+        .iter()
+        .find(|(r, _)| schema_name(r).is_empty())
+        .expect("the chat's request");
+    let served_ms = (chat.served_us.expect("served") - sent_us) / 1000;
+    assert!(
+        served_ms < 300 + 1_000,
+        "the chat was served {served_ms} ms after it was sent"
+    );
+    // The step went back to the queue (pending, then processing again), kept what was done
+    // (question 1 was asked once) and did not count as an attempt.
+    let statuses: Vec<&str> = records.iter().map(|j| j.status.as_str()).collect();
+    let requeued = statuses.windows(2).any(|w| w == ["processing", "pending"]);
+    assert!(requeued, "{statuses:?}");
+    assert_eq!(g.env.job(&id)["attempts"], 1);
+    assert!(records.iter().all(|j| j.attempts <= 1), "{records:#?}");
+    let numbers: Vec<u64> = timelines
+        .iter()
+        .filter(|(r, _)| schema_name(r) == "quiz_question")
+        .map(|(r, _)| mentor_tests::answers::question_number(r))
+        .collect();
+    assert_eq!(numbers, [1, 2, 2, 3]);
+    assert_moves_forward(&records);
+    let quiz = g.artifact(&id)["data"].clone();
+    assert_eq!(quiz["questions"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn with_preemption_off_the_chat_waits_for_the_jobs_step() {
+    let slow = Duration::from_millis(1_500);
+    let (g, records, sent_us, timelines) = chat_during_a_slow_step(0, slow);
+    assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    let (_, step) = timelines
+        .iter()
+        .find(|(r, _)| mentor_tests::answers::question_number(r) == 2)
+        .expect("question 2's request");
+    assert_eq!(step.left_us, None, "the job's request ran to its end");
+    let (_, chat) = timelines
+        .iter()
+        .find(|(r, _)| schema_name(r).is_empty())
+        .expect("the chat's request");
+    assert!(
+        chat.arrived_us >= step.finished_us.expect("the step finished"),
+        "the chat went after the step"
+    );
+    assert!((chat.arrived_us - sent_us) / 1000 >= 1_000);
+    assert_eq!(g.requests_named("quiz_question"), 3);
+}
+
+#[test]
 fn cancelling_a_podcast_stops_it_within_a_second_and_kills_its_speech() {
     let env = TestEnv::new();
     let pids = env.path().join("pids");
@@ -495,8 +802,8 @@ fn invalid_model_output_gets_one_repair_then_a_clear_failure() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     g.server.set_responder(move |r| {
-        if schema_name(r) == "quiz" && seen.fetch_add(1, Ordering::SeqCst) == 0 {
-            Reply::text("{\"title\": \"Cells\", \"questions\": [}")
+        if schema_name(r) == "quiz_question" && seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::text("{\"question\": \"What?\", \"options\": [}")
         } else {
             good_answer(r)
         }
@@ -505,7 +812,8 @@ fn invalid_model_output_gets_one_repair_then_a_clear_failure() {
     let id = g.submit(json!({"kind": "quiz", "questions": 3, "difficulty": "easy"}));
     let records = g.follow(&mut cursor, &id, |_| false);
     assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
-    assert_eq!(g.requests_named("quiz"), 2);
+    // The first question, its repair, then one request for each of the two others.
+    assert_eq!(g.requests_named("quiz_question"), 4);
     let repair = g.server.requests()[1]["messages"].to_string();
     assert!(repair.contains("not valid JSON"), "{repair}");
     let quiz = g.artifact(&id)["data"].clone();
@@ -516,10 +824,10 @@ fn invalid_model_output_gets_one_repair_then_a_clear_failure() {
 
     // Two correct answers, twice: the job fails and says why.
     g.server.set_responder(|r| {
-        if schema_name(r) == "quiz" {
-            json_reply(json!({"title": "T", "questions": [{
+        if schema_name(r) == "quiz_question" {
+            json_reply(json!({
                 "question": "Which?", "options": ["Yes", "yes", "No", "Maybe"],
-                "answer": "Yes", "explanation": "x", "source": 1}]}))
+                "answer": "Yes", "explanation": "x", "source": 1}))
         } else {
             good_answer(r)
         }
@@ -582,7 +890,7 @@ fn a_job_waits_as_long_as_the_servers_retry_after_before_trying_again() {
     let asked = Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
     let seen = asked.clone();
     g.server.set_responder(move |r| {
-        if schema_name(r) != "quiz" {
+        if schema_name(r) != "quiz_question" {
             return good_answer(r);
         }
         let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -600,7 +908,11 @@ fn a_job_waits_as_long_as_the_servers_retry_after_before_trying_again() {
     assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
     assert_eq!(g.env.job(&id)["attempts"], 2);
     let asked = asked.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    assert_eq!(asked.len(), 2, "one refusal, one answer");
+    assert_eq!(
+        asked.len(),
+        4,
+        "one refusal, then an answer for each of the 3 questions"
+    );
     let waited = asked[1] - asked[0];
     assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
     // Between the two attempts the job was pending, saying why.
@@ -619,12 +931,31 @@ fn a_study_guide_has_its_sections_and_cites_the_sources() {
     let id = g.submit(json!({"kind": "study_guide"}));
     let records = g.follow(&mut cursor, &id, |_| false);
     assert_eq!(records.last().map(|j| j.status.as_str()), Some("completed"));
+    // A request per section, the status line moving at each.
     assert_eq!(
         stages(&records),
         [
-            ("stage-guide".to_string(), 0, 1),
-            ("stage-guide".to_string(), 1, 1)
+            ("stage-guide-overview".to_string(), 1, 4),
+            ("stage-guide-concepts".to_string(), 2, 4),
+            ("stage-guide-glossary".to_string(), 3, 4),
+            ("stage-guide-questions".to_string(), 4, 4),
         ]
+    );
+    assert_moves_forward(&records);
+    for name in [
+        "study_guide_overview",
+        "study_guide_key_concepts",
+        "study_guide_glossary",
+        "study_guide_questions",
+    ] {
+        assert_eq!(g.requests_named(name), 1, "{name}");
+    }
+    // Each section's request is told what the guide says so far.
+    let last = g.server.requests().last().cloned().unwrap_or_default();
+    let told = last["messages"][0]["content"].as_str().unwrap_or("");
+    assert!(
+        told.contains("Key concepts: Mitochondria") && told.contains("Glossary terms: ATP"),
+        "{told}"
     );
     let md = g.artifact(&id)["data"]["markdown"]
         .as_str()

@@ -386,7 +386,9 @@ fn the_learner_sees_a_job_progress_finish_and_fail_while_the_chat_goes_on() {
 fn generator_answer(request: &Value, guide_ok: &AtomicBool) -> Option<Reply> {
     match schema_name(request).as_str() {
         "" => None,
-        "study_guide" if !guide_ok.load(Ordering::SeqCst) => Some(Reply::text("this is not JSON")),
+        "study_guide_overview" if !guide_ok.load(Ordering::SeqCst) => {
+            Some(Reply::text("this is not JSON"))
+        }
         _ => Some(good_answer(request)),
     }
 }
@@ -472,12 +474,12 @@ fn the_artifacts_panel_takes_a_quiz_retries_and_cancels_and_the_view_reconnects(
 
     // A real quiz, taken in the panel: one right, one wrong, the score saved.
     pane.send("Make me a quiz about cells");
-    // The notice names the quiz by the title its generator wrote.
+    // The notice names the quiz by its title.
     pane.wait("the quiz ready", |s| {
-        Pane::bottom(s).contains("Quiz ready") && s.contains("Your quiz is ready: “Cells quiz”")
+        Pane::bottom(s).contains("Quiz ready") && s.contains("Your quiz is ready: “Quiz: cells”")
     });
     pane.press(&["F2"]);
-    pane.wait("the quiz in the panel", |s| s.contains("Cells quiz"));
+    pane.wait("the quiz in the panel", |s| s.contains("Quiz: cells"));
     pane.press(&["Enter"]);
     let screen = pane.wait("the first question", |s| s.contains("Question 1 of 2"));
     let right = letter_of(&screen, "Mitochondrion");
@@ -563,7 +565,7 @@ fn the_artifacts_panel_takes_a_quiz_retries_and_cancels_and_the_view_reconnects(
         Pane::bottom(s).contains("Are you back")
     });
     assert!(
-        screen.contains("Cells quiz") || screen.contains("Make me a podcast"),
+        screen.contains("Quiz: cells") || screen.contains("Make me a podcast"),
         "{screen}"
     );
     pane.press(&["Enter"]);

@@ -102,12 +102,13 @@ const TEMPLATES: [(&str, &str, &str); 11] = [
     (
         QUIZ_TEMPLATE,
         include_str!("../../../prompts/quiz.j2"),
-        "language, topic, notebook_title, questions, difficulty, passages",
+        "language, topic, notebook_title, questions, difficulty, passages, number, written, \
+         passage",
     ),
     (
         STUDY_GUIDE_TEMPLATE,
         include_str!("../../../prompts/study_guide.j2"),
-        "language, topic, notebook_title, passages",
+        "language, topic, notebook_title, passages, section, so_far",
     ),
 ];
 

@@ -14,6 +14,11 @@
 //!
 //! then `stage-combine` while the clips become `podcast.wav`. With the speech engine `none`
 //! the podcast is its transcript, and says so (`audio: null`).
+//!
+//! The percentage is the whole episode's, known from the start ([`Shares`]): the outline is
+//! 10 %, the script 55 % (each segment an equal part), the voices 30 % (each clip an equal
+//! part, once the script says how many there are) and the combining 5 %; without speech the
+//! outline is 15 % and the script 85 %. So the bar only moves forward.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -274,6 +279,46 @@ pub fn transcript_markdown(outline: &Outline, segments: &[Vec<Turn>]) -> String 
     md
 }
 
+/// The episode's steps as shares of the whole job, in percent.
+#[derive(Debug, Clone, Copy)]
+struct Shares {
+    outline: f64,
+    script: f64,
+    voices: f64,
+    segments: usize,
+}
+
+impl Shares {
+    fn new(segments: usize, speaks: bool) -> Shares {
+        let (outline, script, voices) = if speaks {
+            (10.0, 55.0, 30.0)
+        } else {
+            (15.0, 85.0, 0.0)
+        };
+        Shares {
+            outline,
+            script,
+            voices,
+            segments: segments.max(1),
+        }
+    }
+
+    /// Done once the outline and `segments` segments are written.
+    fn script(&self, segments: usize) -> u8 {
+        let part = self.script * segments.min(self.segments) as f64 / self.segments as f64;
+        (self.outline + part) as u8
+    }
+
+    /// Done once `clips` of `total` clips are recorded.
+    fn voices(&self, clips: usize, total: usize) -> u8 {
+        let part = match total {
+            0 => self.voices,
+            _ => self.voices * clips.min(total) as f64 / total as f64,
+        };
+        (self.outline + self.script + part) as u8
+    }
+}
+
 /// Where a clip's file goes.
 fn clip_name(i: usize) -> String {
     format!("clip-{i:04}.wav")
@@ -304,11 +349,6 @@ fn write_error(dir: &Path, e: &dyn std::fmt::Display) -> JobError {
     ))
 }
 
-fn checkpoint_as<T: serde::de::DeserializeOwned>(ctx: &JobContext, name: &str) -> Option<T> {
-    ctx.checkpoint_data(name)
-        .and_then(|v| serde_json::from_value(v).ok())
-}
-
 impl PodcastHandler {
     /// The outline: from its checkpoint, or asked for and recorded.
     async fn outline(
@@ -317,16 +357,16 @@ impl PodcastHandler {
         material: &Material,
         format: PodcastFormat,
         hosts: &[String],
-        segments: usize,
+        (segments, shares): (usize, Shares),
     ) -> Result<Outline, JobError> {
         #[derive(Deserialize)]
         struct Saved {
             outline: Outline,
         }
-        if let Some(saved) = checkpoint_as::<Saved>(ctx, "outline") {
+        if let Some(saved) = ctx.checkpoint_as::<Saved>("outline") {
             return Ok(saved.outline);
         }
-        ctx.progress(0, 1, "stage-outline").await?;
+        ctx.progress_at(0, 1, "stage-outline", 0).await?;
         let system = material
             .prompts
             .job(
@@ -360,8 +400,13 @@ impl PodcastHandler {
             .map_err(|e| api_error(&e))?;
         let outline = clean_outline(outline, segments);
         let data = json!({ "text": outline.markdown(), "outline": outline });
-        ctx.step_done("outline", &data, (1, 1, "stage-outline"))
-            .await?;
+        ctx.step_done_at(
+            "outline",
+            &data,
+            (1, segments as u32, "stage-transcript"),
+            shares.script(0),
+        )
+        .await?;
         Ok(outline)
     }
 
@@ -372,14 +417,14 @@ impl PodcastHandler {
         material: &Material,
         format: PodcastFormat,
         hosts: &[String],
-        outline: &Outline,
+        (outline, shares): (&Outline, Shares),
     ) -> Result<Vec<Vec<Turn>>, JobError> {
         let count = outline.segments.len();
         let outline_md = multi_line(&outline.markdown(), 8_000);
         let mut segments: Vec<Vec<Turn>> = Vec::with_capacity(count);
         for (i, segment) in outline.segments.iter().enumerate() {
             let name = format!("segment-{i}");
-            if let Some(saved) = checkpoint_as::<SegmentTurns>(ctx, &name) {
+            if let Some(saved) = ctx.checkpoint_as::<SegmentTurns>(&name) {
                 segments.push(saved.turns);
                 continue;
             }
@@ -431,10 +476,12 @@ impl PodcastHandler {
                 .map_err(|e| api_error(&e))?;
             let turns = clean_turns(answer, hosts);
             let data = json!({ "turns": turns });
-            ctx.step_done(
+            let next = (i + 2).min(count) as u32;
+            ctx.step_done_at(
                 &name,
                 &data,
-                (i as u32 + 1, count as u32, "stage-transcript"),
+                (next, count as u32, "stage-transcript"),
+                shares.script(i + 1),
             )
             .await?;
             segments.push(turns);
@@ -456,7 +503,7 @@ impl PodcastHandler {
         voices: &[String],
         hosts: &[String],
         clips_dir: &Path,
-        assembly: &Assembly,
+        (assembly, shares): (&Assembly, Shares),
     ) -> Result<(), JobError> {
         let total = turns.len() as u32;
         let paths: Vec<PathBuf> = (0..turns.len())
@@ -464,7 +511,9 @@ impl PodcastHandler {
             .collect();
         // A clip counts as done when its checkpoint and its file are both there.
         let (todo, done): (Vec<usize>, Vec<usize>) = (0..turns.len()).partition(|&i| {
-            checkpoint_as::<ClipDone>(ctx, &format!("clip-{i}")).is_none() || !paths[i].is_file()
+            ctx.checkpoint_as::<ClipDone>(&format!("clip-{i}"))
+                .is_none()
+                || !paths[i].is_file()
         });
         for &i in &done {
             assembly.add(i, Piece::OnDisk(paths[i].clone()));
@@ -473,7 +522,13 @@ impl PodcastHandler {
             return Ok(());
         }
         let done = done.len() as u32;
-        ctx.progress(done, total, "stage-speech").await?;
+        ctx.progress_at(
+            done,
+            total,
+            "stage-speech",
+            shares.voices(done as usize, total as usize),
+        )
+        .await?;
         // Progress is committed in order (a clip finishing first does not report "5" before
         // another's "4").
         let order = Arc::new(tokio::sync::Mutex::new(done));
@@ -502,8 +557,14 @@ impl PodcastHandler {
                         rate: clip.rate,
                         samples: clip.samples.len() as u64,
                     };
-                    ctx.step_done(&format!("clip-{i}"), &data, (*done, total, "stage-speech"))
-                        .await?;
+                    let percent = shares.voices(*done as usize, total as usize);
+                    ctx.step_done_at(
+                        &format!("clip-{i}"),
+                        &data,
+                        (*done, total, "stage-speech"),
+                        percent,
+                    )
+                    .await?;
                     assembly.add(i, Piece::Recorded(clip));
                     Ok::<_, JobError>(())
                 }
@@ -649,11 +710,12 @@ impl JobHandler for PodcastHandler {
             let hosts = hosts(lang, format);
             let segments = segment_count(length);
             let material = Material::gather(&self.kit, ctx, lang).await?;
+            let shares = Shares::new(segments, self.speech.speaks());
             let outline = self
-                .outline(ctx, &material, format, &hosts, segments)
+                .outline(ctx, &material, format, &hosts, (segments, shares))
                 .await?;
             let by_segment = self
-                .transcript(ctx, &material, format, &hosts, &outline)
+                .transcript(ctx, &material, format, &hosts, (&outline, shares))
                 .await?;
             let transcript = transcript_markdown(&outline, &by_segment);
             let turns: Vec<Turn> = by_segment.into_iter().flatten().collect();
@@ -684,7 +746,14 @@ impl JobHandler for PodcastHandler {
             let out = dir.join(PODCAST_FILE);
             let assembly = Assembly::start(out.clone(), podcast.turns.len());
             let spoken = self
-                .speak_all(ctx, &podcast.turns, &voices, &hosts, &clips_dir, &assembly)
+                .speak_all(
+                    ctx,
+                    &podcast.turns,
+                    &voices,
+                    &hosts,
+                    &clips_dir,
+                    (&assembly, shares),
+                )
                 .await
                 .and_then(|()| ctx.check());
             if let Err(e) = spoken {
@@ -692,14 +761,15 @@ impl JobHandler for PodcastHandler {
                 let _ = assembly.finish().await;
                 return Err(e);
             }
-            ctx.progress(0, 1, "stage-combine").await?;
+            let combining = shares.voices(1, 1);
+            ctx.progress_at(0, 1, "stage-combine", combining).await?;
             let Assembled {
                 duration_ms,
                 rate: sample_rate,
             } = assembly.finish().await.map_err(|reason| {
                 JobError::Permanent(t!(i18n::ui(), "podcast-audio-failed", reason = reason))
             })?;
-            ctx.progress(1, 1, "stage-combine").await?;
+            ctx.progress_at(1, 1, "stage-combine", 100).await?;
             if let Err(e) = std::fs::remove_dir_all(&clips_dir) {
                 tracing::warn!(dir = %clips_dir.display(), error = %e, "cannot remove the clips");
             }

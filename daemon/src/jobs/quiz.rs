@@ -1,13 +1,25 @@
 //! The quiz generator: N questions (1–50) of a difficulty, each with four options of which
 //! exactly one is correct, an explanation and the source passage it comes from.
 //!
-//! One structured request (schema `quiz`); an answer with too few questions, a repeated
-//! question, repeated options, an answer that is not one of the options (or is two of them),
-//! or a source that is not a passage shown, is sent back for one repair, then fails the job.
+//! One structured request per question (schema `quiz_question`), each a checkpoint with its
+//! progress ("Writing question 3/5"):
+//!
+//! | checkpoint     | data                         | stage                 |
+//! |----------------|------------------------------|-----------------------|
+//! | `question-<i>` | the [`Question`] as kept     | `stage-quiz-question` |
+//!
+//! Each request shows the questions written so far, so none is asked twice, and suggests a
+//! passage (in turn), so they cover the sources. A question that is empty, repeats one already
+//! written, has repeated options, an answer that is not one of the options (or is two of
+//! them), or a source that is not a passage shown, is sent back for one repair, then fails the
+//! job. A resumed attempt asks only for the questions not yet written. The title is Mentor's:
+//! "Quiz: " and the topic (or the notebook's title).
 
 use futures::future::BoxFuture;
 use mentor_shared::artifacts::{Question, Quiz};
+use mentor_shared::i18n::localizer;
 use mentor_shared::jobs::{Difficulty, JobKind, JobSpec};
+use mentor_shared::t;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
@@ -21,6 +33,14 @@ use crate::queue::{JobContext, JobError, JobHandler};
 const FIELD_MAX_CHARS: usize = 2_000;
 /// Longest title kept, in characters.
 const TITLE_MAX_CHARS: usize = 200;
+/// What the schema lets a question, an option and an explanation be, at most, in characters.
+const QUESTION_SCHEMA_CHARS: u32 = 400;
+const OPTION_SCHEMA_CHARS: u32 = 200;
+const EXPLANATION_SCHEMA_CHARS: u32 = 600;
+/// Tokens one question's answer may have: room for the longest the schema allows.
+const QUESTION_MAX_TOKENS: u32 = 1_024;
+/// The stage of a question being written.
+const STAGE: &str = "stage-quiz-question";
 
 /// The quiz job.
 pub struct QuizHandler {
@@ -34,13 +54,7 @@ impl QuizHandler {
     }
 }
 
-/// The model's answer.
-#[derive(Debug, Deserialize)]
-struct Answer {
-    title: String,
-    questions: Vec<RawQuestion>,
-}
-
+/// The model's answer: one question.
 #[derive(Debug, Deserialize)]
 struct RawQuestion {
     question: String,
@@ -59,39 +73,26 @@ enum AnswerKey {
     Text(String),
 }
 
-/// The quiz's schema; `passages` numbers the passages a question may cite (1 to `passages`;
+/// One question's schema; `passages` numbers the passages it may cite (1 to `passages`;
 /// 0: any, as there are none).
-fn schema(questions: u32, passages: usize) -> JsonSchema {
+fn schema(passages: usize) -> JsonSchema {
     JsonSchema {
-        name: "quiz".into(),
+        name: "quiz_question".into(),
         schema: json!({
             "type": "object",
             "additionalProperties": false,
-            "required": ["title", "questions"],
+            "required": ["question", "options", "answer", "explanation", "source"],
             "properties": {
-                "title": { "type": "string" },
-                "questions": {
+                "question": { "type": "string", "maxLength": QUESTION_SCHEMA_CHARS },
+                "options": {
                     "type": "array",
-                    "minItems": questions,
-                    "maxItems": questions,
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["question", "options", "answer", "explanation", "source"],
-                        "properties": {
-                            "question": { "type": "string" },
-                            "options": {
-                                "type": "array",
-                                "items": { "type": "string" },
-                                "minItems": 4,
-                                "maxItems": 4
-                            },
-                            "answer": { "type": "integer", "minimum": 0, "maximum": 3 },
-                            "explanation": { "type": "string" },
-                            "source": super::citation_schema(passages)
-                        }
-                    }
-                }
+                    "items": { "type": "string", "maxLength": OPTION_SCHEMA_CHARS },
+                    "minItems": 4,
+                    "maxItems": 4
+                },
+                "answer": { "type": "integer", "minimum": 0, "maximum": 3 },
+                "explanation": { "type": "string", "maxLength": EXPLANATION_SCHEMA_CHARS },
+                "source": super::citation_schema(passages)
             }
         }),
     }
@@ -142,102 +143,130 @@ fn correct_index(q: &RawQuestion, number: usize) -> Result<usize, String> {
     }
 }
 
-/// Checks the answer: at least `wanted` questions, each well-formed, none repeated.
-fn validate(answer: &Answer, wanted: usize, material: &Material) -> Result<(), String> {
-    if one_line(&answer.title, TITLE_MAX_CHARS).is_empty() {
-        return Err("the title is empty".into());
+/// Checks question `number` (1-based) as the quiz will keep it: well-formed, and not one of
+/// the questions already `written`.
+fn validate(
+    q: &RawQuestion,
+    number: usize,
+    written: &[Question],
+    material: &Material,
+) -> Result<(), String> {
+    let question = shown(&q.question);
+    if question.is_empty() {
+        return Err(format!("question {number} is empty"));
     }
-    if answer.questions.len() < wanted {
+    let key = same(&question);
+    if let Some(first) = written.iter().position(|w| same(&w.question) == key) {
         return Err(format!(
-            "{wanted} questions were asked for, the answer has {}",
-            answer.questions.len()
+            "question {number} repeats question {}; ask about something else",
+            first + 1
         ));
     }
-    let mut seen: Vec<String> = Vec::new();
-    for (i, q) in answer.questions.iter().take(wanted).enumerate() {
-        let number = i + 1;
-        let question = shown(&q.question);
-        if question.is_empty() {
-            return Err(format!("question {number} is empty"));
-        }
-        let key = same(&question);
-        if let Some(first) = seen.iter().position(|s| *s == key) {
-            return Err(format!(
-                "question {number} repeats question {}; every question must be different",
-                first + 1
-            ));
-        }
-        seen.push(key);
-        if q.options.len() != 4 {
-            return Err(format!(
-                "question {number} has {} options; it needs exactly 4",
-                q.options.len()
-            ));
-        }
-        let options: Vec<String> = q.options.iter().map(|o| shown(o)).collect();
-        if options.iter().any(String::is_empty) {
-            return Err(format!("question {number} has an empty option"));
-        }
-        let index = correct_index(q, number)?;
-        for a in 0..4 {
-            for b in a + 1..4 {
-                if same(&options[a]) == same(&options[b]) {
-                    return Err(if a == index || b == index {
-                        format!(
-                            "question {number} has two correct answers (options {} and {} are \
-                             the same); exactly one option must be correct",
-                            a + 1,
-                            b + 1
-                        )
-                    } else {
-                        format!(
-                            "question {number}: options {} and {} are the same",
-                            a + 1,
-                            b + 1
-                        )
-                    });
-                }
+    if q.options.len() != 4 {
+        return Err(format!(
+            "question {number} has {} options; it needs exactly 4",
+            q.options.len()
+        ));
+    }
+    let options: Vec<String> = q.options.iter().map(|o| shown(o)).collect();
+    if options.iter().any(String::is_empty) {
+        return Err(format!("question {number} has an empty option"));
+    }
+    let index = correct_index(q, number)?;
+    for a in 0..4 {
+        for b in a + 1..4 {
+            if same(&options[a]) == same(&options[b]) {
+                return Err(if a == index || b == index {
+                    format!(
+                        "question {number} has two correct answers (options {} and {} are \
+                         the same); exactly one option must be correct",
+                        a + 1,
+                        b + 1
+                    )
+                } else {
+                    format!(
+                        "question {number}: options {} and {} are the same",
+                        a + 1,
+                        b + 1
+                    )
+                });
             }
         }
-        if shown(&q.explanation).is_empty() {
-            return Err(format!("question {number} has no explanation"));
-        }
-        material
-            .check_citation(q.source)
-            .map_err(|e| format!("question {number}: {e}"))?;
     }
-    Ok(())
+    if shown(&q.explanation).is_empty() {
+        return Err(format!("question {number} has no explanation"));
+    }
+    material
+        .check_citation(q.source)
+        .map_err(|e| format!("question {number}: {e}"))
 }
 
-/// The quiz made of a valid answer.
-fn build(
-    answer: Answer,
-    wanted: usize,
-    difficulty: Difficulty,
-    language: &str,
-    material: &Material,
-) -> Quiz {
-    let questions = answer
-        .questions
-        .into_iter()
-        .take(wanted)
-        .enumerate()
-        .map(|(i, q)| {
-            let answer = correct_index(&q, i + 1).unwrap_or(0);
-            Question {
-                question: shown(&q.question),
-                options: q.options.iter().map(|o| shown(o)).collect(),
-                answer,
-                explanation: shown(&q.explanation),
-                source: material.source(q.source).cloned(),
-            }
-        })
-        .collect();
-    Quiz {
-        title: one_line(&answer.title, TITLE_MAX_CHARS),
-        difficulty,
-        language: language.to_string(),
-        questions,
+/// The question as the quiz keeps it (`q` passed [`validate`]).
+fn build(q: &RawQuestion, number: usize, material: &Material) -> Question {
+    Question {
+        question: shown(&q.question),
+        options: q.options.iter().map(|o| shown(o)).collect(),
+        answer: correct_index(q, number).unwrap_or(0),
+        explanation: shown(&q.explanation),
+        source: material.source(q.source).cloned(),
+    }
+}
+
+/// The percentage of the quiz done once `done` of its `total` questions are written.
+fn percent(done: usize, total: usize) -> u8 {
+    (done * 100).checked_div(total).unwrap_or(0).min(100) as u8
+}
+
+impl QuizHandler {
+    /// Question `number` (1-based), asked for and checked.
+    async fn question(
+        &self,
+        ctx: &JobContext,
+        material: &Material,
+        (questions, difficulty): (u32, &'static str),
+        number: usize,
+        written: &[Question],
+    ) -> Result<Question, JobError> {
+        let passage = match material.refs.len() {
+            0 => 0,
+            n => (number - 1) % n + 1,
+        };
+        let written_text: Vec<&str> = written.iter().map(|q| q.question.as_str()).collect();
+        let system = material
+            .prompts
+            .job(
+                QUIZ_TEMPLATE,
+                context! {
+                    language => material.language,
+                    topic => one_line(&ctx.job().topic, 300),
+                    notebook_title => one_line(&material.notebook_title, 200),
+                    questions,
+                    difficulty,
+                    passages => &material.passages,
+                    number,
+                    written => written_text,
+                    passage,
+                },
+            )
+            .map_err(|e| api_error(&e))?;
+        let messages = vec![
+            WireMessage::System(system),
+            WireMessage::User(format!("Write question {number} now.")),
+        ];
+        ctx.check()?;
+        let raw: RawQuestion = self
+            .kit
+            .llm
+            .structured_within(
+                messages,
+                &schema(material.refs.len()),
+                Some(QUESTION_MAX_TOKENS),
+                |q: &RawQuestion| validate(q, number, written, material),
+                Priority::Job,
+            )
+            .await
+            .map_err(|e| api_error(&e))?;
+        Ok(build(&raw, number, material))
     }
 }
 
@@ -260,46 +289,50 @@ impl JobHandler for QuizHandler {
                 return Err(JobError::Permanent("not a quiz".into()));
             };
             let lang = params.lang();
-            ctx.progress(0, 1, "stage-quiz").await?;
+            let total = questions as usize;
+            let mut written: Vec<Question> = (0..total)
+                .map_while(|i| ctx.checkpoint_as::<Question>(&format!("question-{i}")))
+                .collect();
+            ctx.progress_at(
+                (written.len() + 1).min(total) as u32,
+                questions,
+                STAGE,
+                percent(written.len(), total),
+            )
+            .await?;
             let material = Material::gather(&self.kit, ctx, lang).await?;
             let difficulty_id = match difficulty {
                 Difficulty::Easy => "easy",
                 Difficulty::Medium => "medium",
                 Difficulty::Hard => "hard",
             };
-            let system = material
-                .prompts
-                .job(
-                    QUIZ_TEMPLATE,
-                    context! {
-                        language => material.language,
-                        topic => one_line(&ctx.job().topic, 300),
-                        notebook_title => one_line(&material.notebook_title, 200),
-                        questions,
-                        difficulty => difficulty_id,
-                        passages => &material.passages,
-                    },
+            while written.len() < total {
+                let number = written.len() + 1;
+                let question = self
+                    .question(ctx, &material, (questions, difficulty_id), number, &written)
+                    .await?;
+                let next = (number + 1).min(total) as u32;
+                ctx.step_done_at(
+                    &format!("question-{}", number - 1),
+                    &question,
+                    (next, questions, STAGE),
+                    percent(number, total),
                 )
-                .map_err(|e| api_error(&e))?;
-            let wanted = questions as usize;
-            let messages = vec![
-                WireMessage::System(system),
-                WireMessage::User(format!("Write the {questions} questions now.")),
-            ];
-            ctx.check()?;
-            let answer: Answer = self
-                .kit
-                .llm
-                .structured(
-                    messages,
-                    &schema(questions, material.refs.len()),
-                    |a: &Answer| validate(a, wanted, &material),
-                    Priority::Job,
-                )
-                .await
-                .map_err(|e| api_error(&e))?;
-            let quiz = build(answer, wanted, difficulty, lang.tag(), &material);
-            ctx.progress(1, 1, "stage-quiz").await?;
+                .await?;
+                written.push(question);
+            }
+            let topic = one_line(&ctx.job().topic, TITLE_MAX_CHARS);
+            let subject = if topic.is_empty() {
+                one_line(&material.notebook_title, TITLE_MAX_CHARS)
+            } else {
+                topic
+            };
+            let quiz = Quiz {
+                title: t!(localizer(lang), "quiz-title", subject = subject),
+                difficulty,
+                language: lang.tag().to_string(),
+                questions: written,
+            };
             serde_json::to_value(&quiz).map_err(|e| JobError::Permanent(e.to_string()))
         })
     }
@@ -314,102 +347,75 @@ mod tests {
 
     use crate::jobs::test_material as material;
 
-    fn answer(json: serde_json::Value) -> Answer {
-        serde_json::from_value(json).unwrap()
-    }
-
-    fn q(question: &str, options: [&str; 4], answer: serde_json::Value) -> serde_json::Value {
-        json!({"question": question, "options": options, "answer": answer,
-               "explanation": "Because.", "source": 1})
+    fn q(question: &str, options: [&str; 4], answer: serde_json::Value) -> RawQuestion {
+        serde_json::from_value(json!({"question": question, "options": options,
+            "answer": answer, "explanation": "Because.", "source": 1}))
+        .unwrap()
     }
 
     #[test]
-    fn a_good_quiz_passes_and_keeps_the_right_answer() {
+    fn a_good_question_passes_and_keeps_the_right_answer() {
         let m = material(2);
-        let a = answer(json!({"title": "Cells", "questions": [
-            q("What makes ATP?", ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"], json!("mitochondrion")),
-            q("Where is DNA?", ["Nucleus", "Membrane", "Wall", "Vacuole"], json!(0)),
-            q("Extra one?", ["a", "b", "c", "d"], json!("a")),
-        ]}));
-        validate(&a, 2, &m).unwrap();
-        let quiz = build(a, 2, Difficulty::Easy, "en-US", &m);
-        assert_eq!(quiz.questions.len(), 2);
-        assert_eq!(quiz.questions[0].answer, 1);
-        assert_eq!(quiz.questions[1].answer, 0);
+        let first = q(
+            "What makes ATP?",
+            ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
+            json!("mitochondrion"),
+        );
+        validate(&first, 1, &[], &m).unwrap();
+        let first = build(&first, 1, &m);
+        assert_eq!(first.answer, 1);
         assert_eq!(
-            quiz.questions[0].source.as_ref().map(|s| s.title.as_str()),
+            first.source.as_ref().map(|s| s.title.as_str()),
             Some("Source 0")
         );
+        let second = q(
+            "Where is DNA?",
+            ["Nucleus", "Membrane", "Wall", "Vacuole"],
+            json!(0),
+        );
+        validate(&second, 2, std::slice::from_ref(&first), &m).unwrap();
+        assert_eq!(build(&second, 2, &m).answer, 0);
+        assert_eq!(percent(0, 5), 0);
+        assert_eq!(percent(3, 5), 60);
+        assert_eq!(percent(5, 5), 100);
     }
 
     #[test]
-    fn bad_quizzes_are_named() {
+    fn bad_questions_are_named() {
         let m = material(2);
-        let check = |json: serde_json::Value, wanted: usize| {
-            validate(&answer(json), wanted, &m)
-                .err()
-                .unwrap_or_default()
+        let check = |raw: RawQuestion, written: &[Question]| {
+            validate(&raw, 2, written, &m).err().unwrap_or_default()
         };
-        let two_correct = check(
-            json!({"title": "T", "questions": [
-                q("Q?", ["Yes", "yes", "No", "Maybe"], json!("Yes")),
-            ]}),
-            1,
-        );
+        let two_correct = check(q("Q?", ["Yes", "yes", "No", "Maybe"], json!("Yes")), &[]);
         assert!(two_correct.contains("matches 2 options"), "{two_correct}");
-        let two_same = check(
-            json!({"title": "T", "questions": [
-                q("Q?", ["Yes", "No", "no", "Maybe"], json!("Yes")),
-            ]}),
-            1,
-        );
+        let two_same = check(q("Q?", ["Yes", "No", "no", "Maybe"], json!("Yes")), &[]);
         assert!(
             two_same.contains("options 2 and 3 are the same"),
             "{two_same}"
         );
-        let missing = check(
-            json!({"title": "T", "questions": [q("Q?", ["a", "b", "c", "d"], json!("e"))]}),
-            1,
-        );
+        let missing = check(q("Q?", ["a", "b", "c", "d"], json!("e")), &[]);
         assert!(missing.contains("not one of the options"), "{missing}");
-        let index = check(
-            json!({"title": "T", "questions": [q("Q?", ["a", "b", "c", "d"], json!(4))]}),
-            1,
-        );
+        let index = check(q("Q?", ["a", "b", "c", "d"], json!(4)), &[]);
         assert!(index.contains("not one of the options"), "{index}");
-        let dup = check(
-            json!({"title": "T", "questions": [
-                q("Why?", ["a", "b", "c", "d"], json!("a")),
-                q("why ", ["e", "f", "g", "h"], json!("e")),
-            ]}),
-            2,
-        );
-        assert!(dup.contains("repeats question 1"), "{dup}");
-        let few = check(
-            json!({"title": "T", "questions": [q("Q?", ["a", "b", "c", "d"], json!("a"))]}),
-            3,
-        );
-        assert!(few.contains("3 questions were asked for"), "{few}");
-        let three = check(
-            json!({"title": "T", "questions": [{"question": "Q?", "options": ["a", "b", "c"],
-                "answer": "a", "explanation": "x", "source": 1}]}),
-            1,
-        );
+        let first = build(&q("Why?", ["a", "b", "c", "d"], json!("a")), 1, &m);
+        let dup = check(q("why ", ["e", "f", "g", "h"], json!("e")), &[first]);
+        assert!(dup.contains("question 2 repeats question 1"), "{dup}");
+        let three: RawQuestion = serde_json::from_value(json!({"question": "Q?",
+            "options": ["a", "b", "c"], "answer": "a", "explanation": "x", "source": 1}))
+        .unwrap();
+        let three = check(three, &[]);
         assert!(three.contains("needs exactly 4"), "{three}");
-        let source = check(
-            json!({"title": "T", "questions": [{"question": "Q?", "options": ["a", "b", "c", "d"],
-                "answer": "a", "explanation": "x", "source": 9}]}),
-            1,
-        );
+        let source: RawQuestion = serde_json::from_value(json!({"question": "Q?",
+            "options": ["a", "b", "c", "d"], "answer": "a", "explanation": "x", "source": 9}))
+        .unwrap();
+        let source = check(source, &[]);
         assert!(source.contains("not a passage number"), "{source}");
         // Without sources, any source number is fine (and none is kept).
         let none = material(0);
-        let a = answer(json!({"title": "T", "questions": [{"question": "Q?",
-            "options": ["a", "b", "c", "d"], "answer": "a", "explanation": "x", "source": 0}]}));
-        validate(&a, 1, &none).unwrap();
-        assert_eq!(
-            build(a, 1, Difficulty::Hard, "fr-FR", &none).questions[0].source,
-            None
-        );
+        let general: RawQuestion = serde_json::from_value(json!({"question": "Q?",
+            "options": ["a", "b", "c", "d"], "answer": "a", "explanation": "x", "source": 0}))
+        .unwrap();
+        validate(&general, 1, &[], &none).unwrap();
+        assert_eq!(build(&general, 1, &none).source, None);
     }
 }

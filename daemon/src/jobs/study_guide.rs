@@ -1,7 +1,18 @@
-//! The study guide generator: key concepts, a glossary and questions to think about, citing
-//! the learner's sources.
+//! The study guide generator: a title and an overview, key concepts, a glossary and
+//! questions to think about, citing the learner's sources.
 //!
-//! The model answers JSON (schema `study_guide`: validated, one repair); Mentor writes the
+//! One structured request per section, each a checkpoint with its progress:
+//!
+//! | checkpoint       | data                      | stage                   | share |
+//! |------------------|---------------------------|-------------------------|-------|
+//! | `guide-overview` | `{title, overview}`       | `stage-guide-overview`  | 15 %  |
+//! | `guide-concepts` | `{key_concepts: [...]}`   | `stage-guide-concepts`  | 45 %  |
+//! | `guide-glossary` | `{glossary: [...]}`       | `stage-guide-glossary`  | 25 %  |
+//! | `guide-questions`| `{questions: [...]}`      | `stage-guide-questions` | 15 %  |
+//!
+//! Each section's request is told what the guide says so far, so the next does not repeat
+//! it. A section that does not pass its checks is sent back for one repair, then fails the
+//! job; a resumed attempt asks only for the sections not yet written. Mentor writes the
 //! Markdown itself, with headings in the learner's language and each concept's sources named,
 //! so every guide has the same sections whatever the model.
 
@@ -11,7 +22,8 @@ use mentor_shared::i18n::{localizer, Lang};
 use mentor_shared::jobs::JobKind;
 use mentor_shared::t;
 use minijinja::context;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{api_error, Kit, Material, Params};
@@ -31,6 +43,7 @@ impl StudyGuideHandler {
     }
 }
 
+/// The whole guide, as its sections make it.
 #[derive(Debug, Deserialize)]
 struct Answer {
     title: String,
@@ -41,7 +54,20 @@ struct Answer {
     questions: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The first section.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct Overview {
+    title: String,
+    #[serde(default)]
+    overview: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct Concepts {
+    key_concepts: Vec<Concept>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 struct Concept {
     name: String,
     explanation: String,
@@ -49,53 +75,131 @@ struct Concept {
     sources: Vec<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct Glossary {
+    glossary: Vec<Term>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 struct Term {
     term: String,
     definition: String,
 }
 
-/// The guide's schema; `passages` as in the quiz's.
-fn schema(passages: usize) -> JsonSchema {
-    JsonSchema {
-        name: "study_guide".into(),
-        schema: json!({
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct Questions {
+    questions: Vec<String>,
+}
+
+/// A section of the guide: its id in the template, its checkpoint, its stage, its share of
+/// the whole job (percent), and the tokens its answer may have.
+struct Section {
+    id: &'static str,
+    checkpoint: &'static str,
+    stage: &'static str,
+    share: u8,
+    max_tokens: u32,
+}
+
+/// The sections, in the order they are written.
+const SECTIONS: [Section; 4] = [
+    Section {
+        id: "overview",
+        checkpoint: "guide-overview",
+        stage: "stage-guide-overview",
+        share: 15,
+        max_tokens: 512,
+    },
+    Section {
+        id: "key_concepts",
+        checkpoint: "guide-concepts",
+        stage: "stage-guide-concepts",
+        share: 45,
+        max_tokens: 2_048,
+    },
+    Section {
+        id: "glossary",
+        checkpoint: "guide-glossary",
+        stage: "stage-guide-glossary",
+        share: 25,
+        max_tokens: 1_536,
+    },
+    Section {
+        id: "questions",
+        checkpoint: "guide-questions",
+        stage: "stage-guide-questions",
+        share: 15,
+        max_tokens: 768,
+    },
+];
+
+/// The percentage of the guide done once its first `done` sections are written.
+fn percent(done: usize) -> u8 {
+    SECTIONS.iter().take(done).map(|s| s.share).sum()
+}
+
+/// A section's schema; `passages` as in the quiz's.
+fn schema(section: &Section, passages: usize) -> JsonSchema {
+    let string = |max: usize| json!({ "type": "string", "maxLength": max });
+    let schema = match section.id {
+        "overview" => json!({
             "type": "object",
             "additionalProperties": false,
-            "required": ["title", "overview", "key_concepts", "glossary", "questions"],
-            "properties": {
-                "title": { "type": "string" },
-                "overview": { "type": "string" },
-                "key_concepts": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["name", "explanation", "sources"],
-                        "properties": {
-                            "name": { "type": "string" },
-                            "explanation": { "type": "string" },
-                            "sources": { "type": "array", "items": super::citation_schema(passages) }
-                        }
-                    }
-                },
-                "glossary": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["term", "definition"],
-                        "properties": {
-                            "term": { "type": "string" },
-                            "definition": { "type": "string" }
-                        }
-                    }
-                },
-                "questions": { "type": "array", "minItems": 1, "items": { "type": "string" } }
-            }
+            "required": ["title", "overview"],
+            "properties": { "title": string(120), "overview": string(800) }
         }),
+        "key_concepts" => json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["key_concepts"],
+            "properties": { "key_concepts": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 8,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name", "explanation", "sources"],
+                    "properties": {
+                        "name": string(120),
+                        "explanation": string(700),
+                        "sources": {
+                            "type": "array",
+                            "maxItems": 4,
+                            "items": super::citation_schema(passages)
+                        }
+                    }
+                }
+            }}
+        }),
+        "glossary" => json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["glossary"],
+            "properties": { "glossary": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 12,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["term", "definition"],
+                    "properties": { "term": string(80), "definition": string(300) }
+                }
+            }}
+        }),
+        _ => json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["questions"],
+            "properties": { "questions": {
+                "type": "array", "minItems": 1, "maxItems": 6, "items": string(300)
+            }}
+        }),
+    };
+    JsonSchema {
+        name: format!("study_guide_{}", section.id),
+        schema,
     }
 }
 
@@ -107,30 +211,28 @@ const TEXT_MAX_CHARS: usize = 4_000;
 const LINE_MAX_CHARS: usize = 1_000;
 
 /// The questions as the guide shows them: cleaned, capped, blank ones dropped.
-fn shown_questions(a: &Answer) -> Vec<String> {
-    a.questions
+fn shown_questions(questions: &[String]) -> Vec<String> {
+    questions
         .iter()
         .map(|q| one_line(q, LINE_MAX_CHARS))
         .filter(|q| !q.is_empty())
         .collect()
 }
 
-/// Checks the answer as the guide will show it (cleaned and capped), so text that cleaning
-/// empties (control characters) counts as missing.
-fn validate(a: &Answer, material: &Material) -> Result<(), String> {
-    if one_line(&a.title, NAME_MAX_CHARS).is_empty() {
+/// Checks the first section as the guide will show it (cleaned and capped), so text that
+/// cleaning empties (control characters) counts as missing.
+fn validate_overview(o: &Overview) -> Result<(), String> {
+    if one_line(&o.title, NAME_MAX_CHARS).is_empty() {
         return Err("the title is empty".into());
     }
-    if a.key_concepts.is_empty() {
+    Ok(())
+}
+
+fn validate_concepts(c: &Concepts, material: &Material) -> Result<(), String> {
+    if c.key_concepts.is_empty() {
         return Err("there are no key concepts".into());
     }
-    if a.glossary.is_empty() {
-        return Err("the glossary is empty".into());
-    }
-    if shown_questions(a).is_empty() {
-        return Err("there are no questions to think about".into());
-    }
-    for (i, c) in a.key_concepts.iter().enumerate() {
+    for (i, c) in c.key_concepts.iter().enumerate() {
         if one_line(&c.name, NAME_MAX_CHARS).is_empty()
             || multi_line(&c.explanation, TEXT_MAX_CHARS).is_empty()
         {
@@ -145,7 +247,14 @@ fn validate(a: &Answer, material: &Material) -> Result<(), String> {
                 .map_err(|e| format!("key concept {}: {e}", i + 1))?;
         }
     }
-    if let Some(i) = a.glossary.iter().position(|t| {
+    Ok(())
+}
+
+fn validate_glossary(g: &Glossary) -> Result<(), String> {
+    if g.glossary.is_empty() {
+        return Err("the glossary is empty".into());
+    }
+    if let Some(i) = g.glossary.iter().position(|t| {
         one_line(&t.term, NAME_MAX_CHARS).is_empty()
             || one_line(&t.definition, LINE_MAX_CHARS).is_empty()
     }) {
@@ -155,6 +264,68 @@ fn validate(a: &Answer, material: &Material) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+fn validate_questions(q: &Questions) -> Result<(), String> {
+    if shown_questions(&q.questions).is_empty() {
+        return Err("there are no questions to think about".into());
+    }
+    Ok(())
+}
+
+/// Checks the whole guide, section by section.
+#[cfg(test)]
+fn validate(a: &Answer, material: &Material) -> Result<(), String> {
+    validate_overview(&Overview {
+        title: a.title.clone(),
+        overview: a.overview.clone(),
+    })?;
+    validate_concepts(
+        &Concepts {
+            key_concepts: a.key_concepts.clone(),
+        },
+        material,
+    )?;
+    validate_glossary(&Glossary {
+        glossary: a.glossary.clone(),
+    })?;
+    validate_questions(&Questions {
+        questions: a.questions.clone(),
+    })
+}
+
+/// What the guide says so far, as the next section's request is told it: title, overview,
+/// the concepts' names, the terms.
+fn so_far(
+    overview: Option<&Overview>,
+    concepts: Option<&Concepts>,
+    glossary: Option<&Glossary>,
+) -> String {
+    let mut lines = Vec::new();
+    if let Some(o) = overview {
+        lines.push(format!("Title: {}", one_line(&o.title, NAME_MAX_CHARS)));
+        let text = one_line(&o.overview, TEXT_MAX_CHARS);
+        if !text.is_empty() {
+            lines.push(format!("Overview: {text}"));
+        }
+    }
+    if let Some(c) = concepts {
+        let names: Vec<String> = c
+            .key_concepts
+            .iter()
+            .map(|c| one_line(&c.name, NAME_MAX_CHARS))
+            .collect();
+        lines.push(format!("Key concepts: {}", names.join("; ")));
+    }
+    if let Some(g) = glossary {
+        let terms: Vec<String> = g
+            .glossary
+            .iter()
+            .map(|t| one_line(&t.term, NAME_MAX_CHARS))
+            .collect();
+        lines.push(format!("Glossary terms: {}", terms.join("; ")));
+    }
+    multi_line(&lines.join("\n"), 4 * TEXT_MAX_CHARS)
 }
 
 /// The guide as Markdown, headings in `lang`.
@@ -192,7 +363,7 @@ fn render(a: &Answer, material: &Material, lang: Lang) -> StudyGuide {
         ));
     }
     md.push_str(&format!("\n## {}\n\n", t!(l, "guide-questions")));
-    for (i, q) in shown_questions(a).iter().enumerate() {
+    for (i, q) in shown_questions(&a.questions).iter().enumerate() {
         md.push_str(&format!("{}. {q}\n", i + 1));
     }
     let sources = material.cited(
@@ -214,6 +385,67 @@ fn render(a: &Answer, material: &Material, lang: Lang) -> StudyGuide {
     }
 }
 
+impl StudyGuideHandler {
+    /// Section `index`: from its checkpoint, or asked for, checked and recorded.
+    async fn section<T: DeserializeOwned + Serialize>(
+        &self,
+        ctx: &JobContext,
+        material: &Material,
+        index: usize,
+        so_far: String,
+        validate: impl Fn(&T) -> Result<(), String> + Send,
+    ) -> Result<T, JobError> {
+        let section = &SECTIONS[index];
+        if let Some(done) = ctx.checkpoint_as::<T>(section.checkpoint) {
+            return Ok(done);
+        }
+        let system = material
+            .prompts
+            .job(
+                STUDY_GUIDE_TEMPLATE,
+                context! {
+                    language => material.language,
+                    topic => one_line(&ctx.job().topic, 300),
+                    notebook_title => one_line(&material.notebook_title, 200),
+                    passages => &material.passages,
+                    section => section.id,
+                    so_far,
+                },
+            )
+            .map_err(|e| api_error(&e))?;
+        let ask = match section.id {
+            "overview" => "Write the title and the overview now.",
+            "key_concepts" => "Write the key concepts now.",
+            "glossary" => "Write the glossary now.",
+            _ => "Write the questions to think about now.",
+        };
+        let messages = vec![WireMessage::System(system), WireMessage::User(ask.into())];
+        ctx.check()?;
+        let answer: T = self
+            .kit
+            .llm
+            .structured_within(
+                messages,
+                &schema(section, material.refs.len()),
+                Some(section.max_tokens),
+                validate,
+                Priority::Job,
+            )
+            .await
+            .map_err(|e| api_error(&e))?;
+        // The stage goes on to the next section (the last one's stays until the end).
+        let next = (index + 1).min(SECTIONS.len() - 1);
+        ctx.step_done_at(
+            section.checkpoint,
+            &answer,
+            (next as u32 + 1, SECTIONS.len() as u32, SECTIONS[next].stage),
+            percent(index + 1),
+        )
+        .await?;
+        Ok(answer)
+    }
+}
+
 impl JobHandler for StudyGuideHandler {
     fn kind(&self) -> JobKind {
         JobKind::StudyGuide
@@ -226,38 +458,55 @@ impl JobHandler for StudyGuideHandler {
         Box::pin(async move {
             let params = Params::of(ctx)?;
             let lang = params.lang();
-            ctx.progress(0, 1, "stage-guide").await?;
+            let first = SECTIONS
+                .iter()
+                .position(|s| ctx.checkpoint_data(s.checkpoint).is_none())
+                .unwrap_or(SECTIONS.len());
+            if let Some(s) = SECTIONS.get(first) {
+                ctx.progress_at(
+                    first as u32 + 1,
+                    SECTIONS.len() as u32,
+                    s.stage,
+                    percent(first),
+                )
+                .await?;
+            }
             let material = Material::gather(&self.kit, ctx, lang).await?;
-            let system = material
-                .prompts
-                .job(
-                    STUDY_GUIDE_TEMPLATE,
-                    context! {
-                        language => material.language,
-                        topic => one_line(&ctx.job().topic, 300),
-                        notebook_title => one_line(&material.notebook_title, 200),
-                        passages => &material.passages,
-                    },
+            let m = &material;
+            let overview: Overview = self
+                .section(ctx, m, 0, String::new(), validate_overview)
+                .await?;
+            let concepts: Concepts = self
+                .section(ctx, m, 1, so_far(Some(&overview), None, None), |c| {
+                    validate_concepts(c, m)
+                })
+                .await?;
+            let glossary: Glossary = self
+                .section(
+                    ctx,
+                    m,
+                    2,
+                    so_far(Some(&overview), Some(&concepts), None),
+                    validate_glossary,
                 )
-                .map_err(|e| api_error(&e))?;
-            let messages = vec![
-                WireMessage::System(system),
-                WireMessage::User("Write the study guide now.".into()),
-            ];
-            ctx.check()?;
-            let answer: Answer = self
-                .kit
-                .llm
-                .structured(
-                    messages,
-                    &schema(material.refs.len()),
-                    |a: &Answer| validate(a, &material),
-                    Priority::Job,
+                .await?;
+            let questions: Questions = self
+                .section(
+                    ctx,
+                    m,
+                    3,
+                    so_far(Some(&overview), Some(&concepts), Some(&glossary)),
+                    validate_questions,
                 )
-                .await
-                .map_err(|e| api_error(&e))?;
+                .await?;
+            let answer = Answer {
+                title: overview.title,
+                overview: overview.overview,
+                key_concepts: concepts.key_concepts,
+                glossary: glossary.glossary,
+                questions: questions.questions,
+            };
             let guide = render(&answer, &material, lang);
-            ctx.progress(1, 1, "stage-guide").await?;
             serde_json::to_value(&guide).map_err(|e| JobError::Permanent(e.to_string()))
         })
     }

@@ -25,6 +25,20 @@ impl Llm {
         validate: impl Fn(&T) -> Result<(), String> + Send,
         priority: Priority,
     ) -> Result<T, ApiError> {
+        self.structured_within(messages, schema, None, validate, priority)
+            .await
+    }
+
+    /// [`Llm::structured`] with each answer bounded to `max_tokens` (one step of a job: a
+    /// request that ends soon leaves the model to a chat soon).
+    pub async fn structured_within<T: DeserializeOwned>(
+        &self,
+        messages: Vec<WireMessage>,
+        schema: &JsonSchema,
+        max_tokens: Option<u32>,
+        validate: impl Fn(&T) -> Result<(), String> + Send,
+        priority: Priority,
+    ) -> Result<T, ApiError> {
         let mode = self.inner.mode;
         let mut use_schema = match mode {
             StructuredMode::JsonSchema => true,
@@ -32,14 +46,19 @@ impl Llm {
             StructuredMode::Auto => !self.inner.schema_refused.load(Ordering::Relaxed),
         };
         let mut messages = messages;
-        let text = match self.ask(&messages, schema, use_schema, priority).await {
+        let text = match self
+            .ask(&messages, schema, use_schema, max_tokens, priority)
+            .await
+        {
             Err(ApiError::LlmStatus {
                 status: 400 | 404 | 422 | 501,
                 message,
                 ..
             }) if use_schema && mode == StructuredMode::Auto => {
                 tracing::debug!(%message, "response_format refused; trying instructions");
-                let text = self.ask(&messages, schema, false, priority).await?;
+                let text = self
+                    .ask(&messages, schema, false, max_tokens, priority)
+                    .await?;
                 // Only now: if instructions failed too, the refusal was about something else.
                 self.inner.schema_refused.store(true, Ordering::Relaxed);
                 tracing::info!(
@@ -64,7 +83,9 @@ impl Llm {
             "Your answer could not be used: {problem}\nAnswer again with only the corrected \
              JSON, matching the schema, and no other text."
         )));
-        let text = self.ask(&messages, schema, use_schema, priority).await?;
+        let text = self
+            .ask(&messages, schema, use_schema, max_tokens, priority)
+            .await?;
         parse(&text, &validate).map_err(|reason| ApiError::LlmOutput { reason })
     }
 
@@ -74,10 +95,12 @@ impl Llm {
         messages: &[WireMessage],
         schema: &JsonSchema,
         use_schema: bool,
+        max_tokens: Option<u32>,
         priority: Priority,
     ) -> Result<String, ApiError> {
         let mut request = ChatRequest {
             messages: messages.to_vec(),
+            max_tokens,
             ..ChatRequest::default()
         };
         if !use_schema {

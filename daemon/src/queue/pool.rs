@@ -71,7 +71,13 @@ pub struct JobContext {
     lease: Lease,
     running: Arc<Running>,
     checkpoints: Mutex<BTreeMap<String, serde_json::Value>>,
+    /// The highest percentage reported (by this attempt or an earlier one): the status line
+    /// never goes back.
+    floor: Mutex<u8>,
 }
+
+/// The highest percentage a running job reports: 100 is for a job that has ended.
+pub const RUNNING_PERCENT_MAX: u8 = 99;
 
 impl JobContext {
     /// The job as claimed (attempts already counts this one).
@@ -109,13 +115,25 @@ impl JobContext {
         }
     }
 
-    /// Reports progress (committed, then pushed to subscribers).
+    /// Reports progress (committed, then pushed to subscribers): step `current` of `total`
+    /// of `stage`, the whole job `current / total` done. See [`JobContext::progress_at`].
     pub async fn progress(&self, current: u32, total: u32, stage: &str) -> Result<(), JobError> {
-        match self
-            .queue
-            .progress(&self.lease, Progress::new(current, total, stage))
-            .await
-        {
+        let percent = Progress::new(current, total, stage).percentage;
+        self.progress_at(current, total, stage, percent).await
+    }
+
+    /// Reports progress: step `current` of `total` of `stage`, and `percent` of the whole
+    /// job done. The percentage reported never goes back (a lower one reports the highest so
+    /// far) and stays below 100 until the job has ended.
+    pub async fn progress_at(
+        &self,
+        current: u32,
+        total: u32,
+        stage: &str,
+        percent: u8,
+    ) -> Result<(), JobError> {
+        let progress = Progress::weighted(current, total, stage, self.at_least(percent));
+        match self.queue.progress(&self.lease, progress).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(JobError::LeaseLost),
             Err(e) => Err(JobError::Transient(e.to_string())),
@@ -129,6 +147,13 @@ impl JobContext {
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
             .cloned()
+    }
+
+    /// The data of a finished step, typed; `None` when the step is not done (or its data
+    /// is not what this build records, so the step is done again).
+    pub fn checkpoint_as<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        self.checkpoint_data(name)
+            .and_then(|v| serde_json::from_value(v).ok())
     }
 
     /// Records a finished step, so a resumed attempt skips it.
@@ -150,14 +175,35 @@ impl JobContext {
         data: &impl Serialize,
         (current, total, stage): (u32, u32, &str),
     ) -> Result<(), JobError> {
+        let percent = Progress::new(current, total, stage).percentage;
+        self.step_done_at(name, data, (current, total, stage), percent)
+            .await
+    }
+
+    /// [`JobContext::step_done`] with the whole job's percentage, as
+    /// [`JobContext::progress_at`] takes it.
+    pub async fn step_done_at(
+        &self,
+        name: &str,
+        data: &impl Serialize,
+        (current, total, stage): (u32, u32, &str),
+        percent: u8,
+    ) -> Result<(), JobError> {
         let value = serde_json::to_value(data)
             .map_err(|e| JobError::Permanent(format!("checkpoint {name}: {e}")))?;
-        let progress = Progress::new(current, total, stage);
+        let progress = Progress::weighted(current, total, stage, self.at_least(percent));
         let held = self
             .queue
             .step_done(&self.lease, name.to_string(), value.clone(), progress)
             .await;
         self.recorded(name, value, held)
+    }
+
+    /// `percent`, raised to the highest reported so far and kept below 100.
+    fn at_least(&self, percent: u8) -> u8 {
+        let mut floor = self.floor.lock().unwrap_or_else(|p| p.into_inner());
+        *floor = percent.min(RUNNING_PERCENT_MAX).max(*floor);
+        *floor
     }
 
     fn recorded(
@@ -315,11 +361,17 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
         running.stop(StopReason::Cancelled);
     }
     let checkpoints = Mutex::new(lease.checkpoints.clone());
+    // A resumed attempt goes on from where the last one's bar stood.
+    let floor = job
+        .progress
+        .as_ref()
+        .map_or(0, |p| p.percentage.min(RUNNING_PERCENT_MAX));
     let ctx = JobContext {
         queue: queue.clone(),
         lease,
         running: running.clone(),
         checkpoints,
+        floor: Mutex::new(floor),
     };
     let ended = supervise(queue, &ctx, handler.as_ref()).await;
     queue.unregister(job.id, &running);

@@ -24,7 +24,7 @@ use crate::store::StoreResult;
 pub const JOB_COLUMNS: &str = "id, kind, status, notebook_id, artifact_id, topic, params, \
      progress_current, progress_total, progress_stage, result, error_message, failure, \
      attempts, max_attempts, run_at_ms, cancel_requested, created_ms, updated_ms, finished_ms, \
-     fence, user_id, checkpointed";
+     fence, user_id, checkpointed, progress_percent";
 
 /// A job row with what only the daemon needs besides the public record.
 #[derive(Debug, Clone)]
@@ -81,8 +81,12 @@ pub fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     let total: Option<i64> = r.get(8)?;
     let stage: Option<String> = r.get(9)?;
     let failure: Option<String> = r.get(12)?;
+    let percent: Option<i64> = r.get(23)?;
     let progress = match (current, total, stage) {
-        (Some(c), Some(t), Some(s)) => Some(Progress::new(c as u32, t as u32, s)),
+        (Some(c), Some(t), Some(s)) => Some(match percent {
+            Some(p) => Progress::weighted(c as u32, t as u32, s, p.clamp(0, 100) as u8),
+            None => Progress::new(c as u32, t as u32, s),
+        }),
         _ => None,
     };
     let job = Job {
@@ -375,7 +379,7 @@ pub fn progress(
 ) -> StoreResult<Option<JobRow>> {
     let sql = format!(
         "UPDATE jobs SET progress_current = ?3, progress_total = ?4, progress_stage = ?5,
-                         updated_ms = ?6
+                         progress_percent = ?7, updated_ms = ?6
          WHERE id = ?1 AND status = 'processing' AND fence = ?2
          RETURNING {JOB_COLUMNS}"
     );
@@ -388,7 +392,8 @@ pub fn progress(
                 progress.current,
                 progress.total,
                 progress.stage,
-                now.0
+                now.0,
+                progress.percentage
             ],
             job_from_row,
         )
@@ -486,7 +491,10 @@ pub fn finish(
         Finish::Complete(result) => conn
             .prepare_cached(&format!(
                 "UPDATE jobs SET status = ?3, result = ?4, error_message = NULL, failure = NULL,
-                                 lease_until_ms = NULL, updated_ms = ?5, finished_ms = ?6
+                                 lease_until_ms = NULL, updated_ms = ?5, finished_ms = ?6,
+                                 progress_current = progress_total,
+                                 progress_percent = CASE WHEN progress_total IS NULL
+                                                         THEN NULL ELSE 100 END
                  WHERE {guard}
                  RETURNING {JOB_COLUMNS}"
             ))?
@@ -664,7 +672,7 @@ pub fn retry(conn: &Connection, user: UserId, id: JobId, now: Timestamp) -> Stor
         "UPDATE jobs SET status = 'pending', attempts = 0, run_at_ms = ?2, cancel_requested = 0,
                          error_message = NULL, failure = NULL, result = NULL,
                          progress_current = NULL, progress_total = NULL, progress_stage = NULL,
-                         updated_ms = ?2, finished_ms = NULL,
+                         progress_percent = NULL, updated_ms = ?2, finished_ms = NULL,
                          chat_notify = CASE WHEN chat_notify = 2 THEN 1 ELSE chat_notify END
          WHERE id = ?1 AND {}",
         Transition::Retry.guard()

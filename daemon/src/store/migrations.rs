@@ -171,6 +171,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (artifact_id, number)
     );
     "#,
+    // 5: the whole job's percentage, weighted over its steps (NULL: derived from current
+    // and total, as before).
+    r#"
+    ALTER TABLE jobs ADD COLUMN progress_percent INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
