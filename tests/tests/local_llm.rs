@@ -567,3 +567,136 @@ fn the_daemon_teaches_and_makes_a_quiz_with_no_server_at_all() {
         }
     }
 }
+
+/// The learner's story on the built-in model: a study guide generates from a real document
+/// while the learner asks a question. The answer's first token comes before the guide's
+/// current step (a section) ends, and the guide's bar moves at every section.
+#[test]
+fn a_question_asked_while_a_study_guide_generates_is_answered_before_the_guides_step_ends() {
+    use mentor_shared::jobs::EventBody;
+    let env = mentor_tests::TestEnv::new();
+    // Smaller passages than the defaults: the same story, in less time on one thread.
+    env.write_config(&format!(
+        "[llm]\nbase_url = \"{}\"\n\n[llm.local]\nmodel = \"{}\"\nthreads = 1\n\
+         max_answer_tokens = 48\n\n[chat]\npassages_budget_tokens = 400\n\n\
+         [jobs]\nsources_budget_tokens = 800\nmax_attempts = 1\n",
+        closed_port_url(),
+        model().display()
+    ));
+    env.mentor(&["notebook", "create", "MIME"]).ok();
+    let spec = mentor_tests::fixture("documents/shared-mime-info-spec.pdf");
+    env.mentor(&["source", "add", "MIME", &spec.display().to_string()])
+        .ok();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = rt
+        .block_on(mentor_tests::rpc::connect(&env.dirs()))
+        .expect("connect");
+    let mut cursor = mentor_tests::rpc::head(&rt, &client);
+    let run = env.mentor(&[
+        "generate",
+        "study-guide",
+        "-n",
+        "MIME",
+        "--topic",
+        "glob patterns",
+        "--json",
+    ]);
+    let job_id = run.json()["job"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(job_id.starts_with("job:"), "{run:#?}");
+    let within = Duration::from_secs(600);
+    // The guide's first section is being written.
+    mentor_tests::rpc::events_until(&rt, &client, &mut cursor, within, |e| {
+        matches!(&e.body, EventBody::Job { job } if job.id.to_string() == job_id
+            && job.status.as_str() == "processing" && job.progress.is_some())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let job_now = || {
+        rt.block_on(async {
+            mentor_tests::rpc::answer(
+                client
+                    .job_show(
+                        mentor_tests::rpc::ctx(Duration::from_secs(10)),
+                        job_id.clone(),
+                    )
+                    .await,
+            )
+        })
+        .expect("the job")
+    };
+    let step = job_now().progress.expect("progress");
+    let asked = Instant::now();
+    rt.block_on(async {
+        mentor_tests::rpc::answer(
+            client
+                .chat_send(
+                    mentor_tests::rpc::ctx(Duration::from_secs(10)),
+                    "MIME".into(),
+                    "What is a glob pattern?".into(),
+                )
+                .await,
+        )
+    })
+    .expect("the question is taken");
+    mentor_tests::rpc::events_until(
+        &rt,
+        &client,
+        &mut cursor,
+        within,
+        |e| matches!(&e.body, EventBody::Token { text, .. } if !text.is_empty()),
+    );
+    let first_token = asked.elapsed();
+    let now = job_now();
+    assert_eq!(now.status.as_str(), "processing", "{now:#?}");
+    let now_step = now.progress.expect("progress");
+    assert_eq!(
+        (now_step.stage.as_str(), now_step.current),
+        (step.stage.as_str(), step.current),
+        "the guide's step ended before the answer began ({first_token:?})"
+    );
+    eprintln!(
+        "first token after {first_token:?}, the guide still on {} {}/{}",
+        step.stage, step.current, step.total
+    );
+    // The guide goes on; its bar moves at every section and never goes back.
+    let records: Vec<mentor_shared::jobs::Job> =
+        mentor_tests::rpc::events_until(&rt, &client, &mut cursor, within, |e| {
+            matches!(&e.body, EventBody::Job { job } if job.id.to_string() == job_id
+                && job.status.is_terminal())
+        })
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::Job { job } if job.id.to_string() == job_id => Some(job),
+            _ => None,
+        })
+        .collect();
+    let mut stages: Vec<String> = vec![step.stage.clone()];
+    let mut last = step.percentage;
+    for job in &records {
+        if let Some(p) = &job.progress {
+            assert!(p.percentage >= last, "the bar went back: {records:#?}");
+            last = p.percentage;
+            if stages.last() != Some(&p.stage) {
+                stages.push(p.stage.clone());
+            }
+        }
+    }
+    let end = records.last().expect("the end");
+    eprintln!(
+        "the guide ended {} after stages {stages:?}: {:?}",
+        end.status.as_str(),
+        end.error_message
+    );
+    if end.status.as_str() == "completed" {
+        assert_eq!(stages.len(), 4, "one stage per section: {stages:?}");
+    } else {
+        // The small model's answer may fail Mentor's checks: the bar still moved.
+        assert_eq!(end.status.as_str(), "error", "{end:#?}");
+        assert!(!stages.is_empty(), "{records:#?}");
+    }
+}

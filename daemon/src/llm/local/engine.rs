@@ -152,7 +152,12 @@ fn serve(shared: &Shared, loaded: &Loaded, first: Command, commands: &Receiver<C
     );
     // Room for a chunk of prompt and one token of every other sequence in one batch.
     let batch = (CHAT_PREFILL_CHUNK + sequences as usize) as u32;
-    let params = LlamaContextParams::default()
+    let params = LlamaContextParams::default();
+    // On the CPU, llama.cpp's flash attention decodes slower once the context is long (41
+    // against 68 tokens/s for SmolLM2-135M at 3,200 tokens, 2 cores; docs/performance.md).
+    #[cfg(not(any(feature = "cuda", feature = "vulkan")))]
+    let params = params.with_flash_attention_policy(FLASH_ATTENTION_OFF);
+    let params = params
         .with_n_ctx(NonZeroU32::new(window * sequences))
         .with_n_seq_max(sequences)
         .with_n_batch(batch)
@@ -197,6 +202,14 @@ fn serve(shared: &Shared, loaded: &Loaded, first: Command, commands: &Receiver<C
     }
 }
 
+/// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_DISABLED`.
+#[cfg(not(any(feature = "cuda", feature = "vulkan")))]
+const FLASH_ATTENTION_OFF: i32 = 0;
+
+/// The shortest cached prefix worth reusing: less (a chat template's first line) and a
+/// request takes a sequence by whom it last answered instead.
+const MIN_REUSE: usize = 64;
+
 /// Prompt tokens of a chat read in one decode step: the chat's prompt is read alone, in steps
 /// short enough that a cancel is noticed within a fraction of a second however long it is.
 const CHAT_PREFILL_CHUNK: usize = 128;
@@ -235,6 +248,8 @@ struct Slot {
     cached: Vec<LlamaToken>,
     /// When it was last given a request ([`Scheduler::clock`]).
     used: u64,
+    /// Whom it last answered.
+    last_priority: Option<Priority>,
     active: Option<Active>,
 }
 
@@ -299,6 +314,7 @@ impl<'m> Scheduler<'m> {
                     seq: seq as i32,
                     cached: Vec::new(),
                     used: 0,
+                    last_priority: None,
                     active: None,
                 })
                 .collect(),
@@ -437,8 +453,10 @@ impl<'m> Scheduler<'m> {
             Ok(sampler) => sampler,
             Err(message) => return fail(&job, message),
         };
-        // The free sequence whose cache shares the most with the prompt; of equals, the one
-        // used least recently. At least one token is read again, for logits to sample from.
+        // The free sequence whose cache shares the most with the prompt. When none shares a
+        // worthwhile part, one last used at this priority (a job does not take the
+        // conversation's cache), the least recently used of those. At least one token is
+        // read again, for logits to sample from.
         let common = |slot: &Slot| {
             slot.cached
                 .iter()
@@ -447,15 +465,22 @@ impl<'m> Scheduler<'m> {
                 .count()
                 .min(tokens.len() - 1)
         };
-        let Some(index) = (0..self.slots.len())
-            .filter(|&i| self.slots[i].active.is_none())
+        let free = || (0..self.slots.len()).filter(|&i| self.slots[i].active.is_none());
+        let reusing = free()
             .max_by_key(|&i| {
                 (
                     common(&self.slots[i]),
                     std::cmp::Reverse(self.slots[i].used),
                 )
             })
-        else {
+            .filter(|&i| common(&self.slots[i]) >= MIN_REUSE);
+        let priority = job.priority;
+        let Some(index) = reusing.or_else(|| {
+            free().min_by_key(|&i| {
+                let slot = &self.slots[i];
+                (slot.last_priority.is_some_and(|p| p != priority), slot.used)
+            })
+        }) else {
             self.waiting.push_front(job);
             return Ok(());
         };
@@ -465,6 +490,7 @@ impl<'m> Scheduler<'m> {
         self.clock += 1;
         let slot = &mut self.slots[index];
         slot.used = self.clock;
+        slot.last_priority = Some(priority);
         let reused = common(slot);
         let seq = slot.seq as u32;
         match context.clear_kv_cache_seq(Some(seq), Some(reused as u32), None) {

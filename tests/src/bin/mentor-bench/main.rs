@@ -13,9 +13,10 @@
 //! `{"scenarios": […]}` for `all`); progress goes to stderr. Without it, a table of the metrics
 //! goes to stdout. `--samples N` overrides every sample count (for quick runs).
 //!
-//! `local-llm` is the exception: it runs the local model inside this process (no binaries
-//! needed) and compares it with llama.cpp's `llama-server` (see `local_llm.rs` and
-//! `tests/llama-server/build.sh`).
+//! `local-llm` and `contention` are the exceptions: they run the model client (and the local
+//! model) inside this process, no binaries needed. `local-llm` compares the local model with
+//! llama.cpp's `llama-server` (see `local_llm.rs` and `tests/llama-server/build.sh`);
+//! `contention` measures how long a chat waits while a job generates (`contention.rs`).
 //!
 //! Adding a scenario: write `fn scenario_x(bench: &Bench) -> Result<Report>` and list it in
 //! [`SCENARIOS`].
@@ -33,6 +34,7 @@ use serde_json::{json, Value};
 type ScenarioFn = fn(&Bench) -> Result<Report>;
 
 mod chat;
+mod contention;
 mod local_llm;
 mod podcast;
 mod push;
@@ -53,10 +55,11 @@ const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("podcast-tts", podcast::scenario_podcast_tts),
     ("soak", soak::scenario_soak),
     ("local-llm", local_llm::scenario_local_llm),
+    ("contention", contention::scenario_contention),
 ];
 
 /// Scenarios that run no `mentor` or `mentord` binary (so need none built).
-const IN_PROCESS: &[&str] = &["local-llm"];
+const IN_PROCESS: &[&str] = &["local-llm", "contention"];
 
 /// Notebooks the `cli` scenario creates before timing `notebook list`.
 const CLI_NOTEBOOKS: usize = 20;
@@ -80,8 +83,9 @@ Usage: mentor-bench SCENARIO [--json] [--samples N]
 Runs the release binaries <target dir>/release/{mentor,mentord} (target dir: $CARGO_TARGET_DIR,
 else <workspace>/target); build them first with
     cargo build --release -p mentor-daemon -p mentor-tui
-(local-llm runs the local model in this process and needs neither; it compares it with
-llama-server: $MENTOR_LLAMA_SERVER, else on the PATH, else built by tests/llama-server/build.sh)
+(local-llm and contention run the model client in this process and need neither; local-llm
+compares the local model with llama-server: $MENTOR_LLAMA_SERVER, else on the PATH, else
+built by tests/llama-server/build.sh)
 
 Options:
   --json         print one JSON object on stdout (progress goes to stderr)
