@@ -939,6 +939,67 @@ mod tests {
     }
 
     #[test]
+    fn preemption_and_sequences_are_checked_and_say_what_to_change() {
+        use crate::i18n::{localizer, Lang};
+        assert_eq!(
+            parse("[llm]\npreempt_after_ms = 0\n")
+                .unwrap()
+                .llm
+                .preempt_after_ms,
+            0
+        );
+        assert_eq!(
+            parse("[llm]\npreempt_after_ms = 50\n")
+                .unwrap()
+                .llm
+                .preempt_after_ms,
+            50
+        );
+        for bad in [1, 49, 600_001] {
+            let e = parse(&format!("[llm]\npreempt_after_ms = {bad}\n")).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("llm.preempt_after_ms"), "{bad}");
+            assert_eq!(e.line, Some(2));
+            assert_eq!(
+                e.problem,
+                ConfigProblem::OffOrRange {
+                    min: 50,
+                    max: 600_000
+                }
+            );
+            let en = e.localize(&localizer(Lang::EnUs));
+            assert!(en.contains("0 (off) or between 50 and 600"), "{en}");
+            let fr = e.localize(&localizer(Lang::FrFr));
+            assert!(fr.contains("0 (désactivé)"), "{fr}");
+        }
+        for bad in ["0", "17"] {
+            let e = parse(&format!("[llm.local]\nsequences = {bad}\n")).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("llm.local.sequences"), "{bad}");
+            assert_eq!(e.problem, ConfigProblem::OutOfRange { min: 1, max: 16 });
+        }
+        let c = parse("[llm.local]\nsequences = 4\ncontext_tokens = 8192\n").unwrap();
+        assert_eq!(c.llm.local.sequences, 4);
+        // 8 sequences of 1,024 tokens do not fit: both keys are named.
+        let e = parse("[llm.local]\ncontext_tokens = 8192\nsequences = 8\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("llm.local.sequences"));
+        assert_eq!(e.line, Some(3));
+        let en = e.localize(&localizer(Lang::EnUs));
+        for part in [
+            "8 sequences",
+            "1024",
+            "8192",
+            "2048",
+            "llm.local.context_tokens",
+            "llm.local.sequences",
+        ] {
+            assert!(en.contains(part), "{part}: {en}");
+        }
+        let fr = e.localize(&localizer(Lang::FrFr));
+        assert!(fr.contains("augmentez llm.local.context_tokens"), "{fr}");
+        let e = parse("[llm.local]\ncontext_tokens = 1024\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("llm.local.context_tokens"));
+    }
+
+    #[test]
     fn unknown_language_and_bad_url_are_refused() {
         assert!(matches!(
             parse("language = \"klingon\"").unwrap_err().problem,

@@ -282,6 +282,14 @@ fn config_errors_name_file_line_and_key() {
         ),
         ("[jobs]\nconcurency = 2\n", "line 2"),
         ("[llm]\nmax_concurrent = 0\n", "between 1 and 64"),
+        (
+            "[llm]\npreempt_after_ms = 10\n",
+            "line 2, key `llm.preempt_after_ms`: the value must be 0 (off) or between 50",
+        ),
+        (
+            "[llm.local]\ncontext_tokens = 4096\nsequences = 4\n",
+            "raise llm.local.context_tokens or lower llm.local.sequences",
+        ),
         ("language = \"klingon\"\n", "unknown language"),
         ("[llm\n", "line 1"),
     ] {

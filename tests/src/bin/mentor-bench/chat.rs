@@ -18,6 +18,8 @@
 //!   the tool result's `message` event at the client.
 //! - `gate`: with one model place, a test job streaming slow model requests holds it; a chat
 //!   message sent in the middle of one waits for that request only, not the job's next one.
+//!   Preemption is off here (`llm.preempt_after_ms = 0`), so the gate's order alone is
+//!   measured; `contention` measures preemption.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -637,7 +639,12 @@ pub fn scenario_gate(bench: &Bench) -> Result<Report> {
             Reply::text("Chlorophyll absorbs red and blue light.")
         }
     });
-    let home = start_daemon(bench, &server, "1", "max_concurrent = 1")?;
+    let home = start_daemon(
+        bench,
+        &server,
+        "1",
+        "max_concurrent = 1\npreempt_after_ms = 0",
+    )?;
     let rt = runtime()?;
     let mut rng = Rng(now_us() as u64 | 1);
     let reply_us = (GATE_TOKENS as u64 * GATE_TOKEN_MS * 1000) as f64;

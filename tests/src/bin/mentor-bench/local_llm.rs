@@ -389,8 +389,10 @@ impl Server {
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["-t", &threads.to_string()])
             .args(["-c", &context.to_string()])
-            // One request at a time, as the local engine answers them.
-            .args(["-np", "1"]);
+            // One request at a time (one is measured at a time), and flash attention off,
+            // as mentord runs llama.cpp on the CPU.
+            .args(["-np", "1"])
+            .args(["-fa", "off"]);
         if help.contains("--no-webui") {
             cmd.arg("--no-webui");
         }
