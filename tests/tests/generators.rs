@@ -496,6 +496,23 @@ fn a_quiz_is_written_one_question_a_request_and_its_bar_moves_at_each() {
     }
     let quiz = g.artifact(&id)["data"].clone();
     assert_eq!(quiz["title"], "Quiz: cells");
+    // `mentor jobs watch` shows a line for every step.
+    let watched = g.env.mentor(&[
+        "generate",
+        "quiz",
+        "--notebook",
+        "Biology",
+        "--questions",
+        "3",
+        "--wait",
+    ]);
+    let out = watched.ok();
+    for step in [
+        "33% · Writing question 2/3",
+        "66% · Writing question 3/3",
+    ] {
+        assert!(out.contains(step), "{step} missing:\n{out}");
+    }
     let texts: Vec<&str> = quiz["questions"]
         .as_array()
         .into_iter()
