@@ -507,10 +507,7 @@ fn a_quiz_is_written_one_question_a_request_and_its_bar_moves_at_each() {
         "--wait",
     ]);
     let out = watched.ok();
-    for step in [
-        "33% · Writing question 2/3",
-        "66% · Writing question 3/3",
-    ] {
+    for step in ["33% · Writing question 2/3", "66% · Writing question 3/3"] {
         assert!(out.contains(step), "{step} missing:\n{out}");
     }
     let texts: Vec<&str> = quiz["questions"]
