@@ -966,9 +966,9 @@ mod tests {
                     max: 600_000
                 }
             );
-            let en = e.localize(&localizer(Lang::EnUs));
+            let en = e.localize(localizer(Lang::EnUs));
             assert!(en.contains("0 (off) or between 50 and 600"), "{en}");
-            let fr = e.localize(&localizer(Lang::FrFr));
+            let fr = e.localize(localizer(Lang::FrFr));
             assert!(fr.contains("0 (désactivé)"), "{fr}");
         }
         for bad in ["0", "17"] {
@@ -982,7 +982,7 @@ mod tests {
         let e = parse("[llm.local]\ncontext_tokens = 8192\nsequences = 8\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("llm.local.sequences"));
         assert_eq!(e.line, Some(3));
-        let en = e.localize(&localizer(Lang::EnUs));
+        let en = e.localize(localizer(Lang::EnUs));
         for part in [
             "8 sequences",
             "1024",
@@ -993,7 +993,7 @@ mod tests {
         ] {
             assert!(en.contains(part), "{part}: {en}");
         }
-        let fr = e.localize(&localizer(Lang::FrFr));
+        let fr = e.localize(localizer(Lang::FrFr));
         assert!(fr.contains("augmentez llm.local.context_tokens"), "{fr}");
         let e = parse("[llm.local]\ncontext_tokens = 1024\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("llm.local.context_tokens"));
