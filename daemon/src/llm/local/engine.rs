@@ -501,10 +501,12 @@ impl<'m> Scheduler<'m> {
             }
         }
         let reused = slot.cached.len();
-        // A JSON answer is bounded by its grammar (and the context), not by the reply limit.
+        // A JSON answer is bounded by its grammar (every string has a maxLength) and the
+        // window, not by a token count: cut short, it would not parse, and a job's step needs
+        // no bound here to make way for a chat (it is answered beside it).
         let limit = match (request.max_tokens, &request.schema) {
-            (Some(n), _) => n,
-            (None, Some(_)) => u64::MAX,
+            (_, Some(_)) => u64::MAX,
+            (Some(n), None) => n,
             (None, None) => self.max_answer_tokens,
         };
         slot.active = Some(Active {
