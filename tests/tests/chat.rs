@@ -713,3 +713,100 @@ fn a_notice_survives_a_daemon_crash_and_reaches_a_later_client() {
     }
     assert_eq!(story.job_status(&job), "completed");
 }
+
+/// The names of the tools a request offered.
+fn offered_tools(request: &Value) -> Vec<String> {
+    request["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .filter_map(|t| t["function"]["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_model_that_always_asks_for_a_podcast_cannot_retry_a_failed_one() {
+    let server = ScriptedServer::start();
+    // A model that calls generate_artifact on every message, offered or not, and passes the
+    // hidden note on as the topic; it answers in words only after a tool result.
+    server.set_responder(|request: &Value| {
+        let (role, text) = last_message(request);
+        if role == "tool" {
+            return Reply::text("Let me walk you through it: light, water, sugar.");
+        }
+        let topic = if text.contains("Note from Mentor") {
+            text
+        } else if text.contains("again") {
+            "photosynthesis [steps=1] [step_ms=50]".to_string()
+        } else {
+            "photosynthesis [steps=1] [step_ms=50] [fail]".to_string()
+        };
+        let args = serde_json::json!({"artifact_type": "podcast", "topic": topic});
+        Reply::tool_call("generate_artifact", &args.to_string())
+    });
+    let story = Story::new(server, "");
+    let mut cursor = story.cursor();
+    story.send("Make me a podcast about photosynthesis");
+    let events = story.until_turn_end(&mut cursor);
+    let job = submitted_job(&events);
+
+    // The walkthrough turn: the model still calls the tool, is refused, and teaches.
+    let events = story.until_turn_end(&mut cursor);
+    assert_eq!(outcome(&events), TurnOutcome::Completed);
+    assert!(tokens(&events).contains("walk you through it"));
+    assert_eq!(story.job_status(&job), "error");
+    let jobs = story.env.mentor(&["jobs", "list", "--json"]).json();
+    assert_eq!(
+        jobs.as_array().map(Vec::len),
+        Some(1),
+        "no second job: {jobs}"
+    );
+    let refused: Vec<ChatMessage> = story
+        .history()
+        .into_iter()
+        .filter(|m| m.role == Role::Tool && m.tool_error)
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].text.contains("not available now"),
+        "{}",
+        refused[0].text
+    );
+    let walkthrough: Vec<Value> = story
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| all_text(r).contains("Note from Mentor"))
+        .collect();
+    assert_eq!(walkthrough.len(), 2, "the refused call, then the answer");
+    for request in &walkthrough {
+        let tools = offered_tools(request);
+        assert!(!tools.iter().any(|t| t == "generate_artifact"), "{tools:?}");
+        assert!(tools.iter().any(|t| t == "search_sources"), "{tools:?}");
+    }
+
+    // Once the learner asks again, the tool is offered again and starts a job.
+    story.send("Please try the podcast again");
+    let events = story.until_turn_end(&mut cursor);
+    assert_eq!(outcome(&events), TurnOutcome::Completed);
+    let again = submitted_job(&events);
+    assert_ne!(again, job);
+    let asked_again = story
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| all_text(r).contains("try the podcast again"))
+        .expect("a request after the learner asked again");
+    assert!(offered_tools(&asked_again)
+        .iter()
+        .any(|t| t == "generate_artifact"));
+    story.events_until(&mut cursor, |e| {
+        matches!(&e.body, EventBody::Message { message }
+            if message.notice.as_ref().map(|n| n.kind) == Some(NoticeKind::Ready))
+    });
+    let jobs = story.env.mentor(&["jobs", "list", "--json"]).json();
+    assert_eq!(jobs.as_array().map(Vec::len), Some(2), "{jobs}");
+}

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::prompt::{Prompts, SystemInput, WalkthroughInput};
 use super::tools::{self, Scope};
 use super::{history, shortcut};
-use crate::llm::{ChatRequest, Delta, Priority, WireMessage};
+use crate::llm::{ChatRequest, Delta, Priority, ToolSpec, WireMessage};
 use crate::queue::sql::{self as jobsql, JobRow};
 use crate::state::Daemon;
 use crate::store::{conversations, notebooks, sources};
@@ -437,10 +437,26 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
         Ok(p) => p,
         Err(error) => return TurnOutcome::Failed { error },
     };
+    // What the model is shown at the turn's start decides what it may do in every round:
+    // after a failed job, until the learner writes again, it walks them through the topic
+    // and is not offered `generate_artifact` (a model that always calls it would otherwise
+    // start job after job, each failure opening another walkthrough).
+    let notebook = ctx.notebook;
+    let budget = daemon.config.chat.history_budget_tokens;
+    let recent = match daemon
+        .store
+        .read(move |c| conversations::recent_within(c, notebook, budget, history::cost))
+        .await
+    {
+        Ok(recent) => recent,
+        Err(error) => return TurnOutcome::Failed { error },
+    };
+    let offered = tools::offered(!tools::after_failure_note(&recent));
     let scope = Scope {
         user: ctx.user,
         notebook: ctx.notebook,
         lang,
+        notes: tools::NoteGuard::new(&recent),
     };
     let max_rounds = daemon.config.chat.max_tool_rounds.max(1);
     // The learner's shortcuts (`/quiz …`): the turn's first step is their calls, made
@@ -457,7 +473,12 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
         // The model is asked unless the round is the shortcuts'. The last round offers no
         // tools, so the model has to answer in words.
         let request = if shortcuts.is_empty() {
-            match build_request(ctx, &prompts, lang, round < max_rounds).await {
+            let tools = if round < max_rounds {
+                offered.clone()
+            } else {
+                Vec::new()
+            };
+            match build_request(ctx, &prompts, lang, tools).await {
                 Ok(r) => Some(r),
                 Err(error) => return TurnOutcome::Failed { error },
             }
@@ -505,7 +526,13 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
                     call: call.clone(),
                 },
             );
-            let outcome = tools::run(daemon, &scope, &call).await;
+            // The learner's shortcuts are their own request: every tool is theirs to ask for.
+            let allowed = if shortcut_round {
+                tools::specs()
+            } else {
+                offered.clone()
+            };
+            let outcome = tools::run(daemon, &scope, &call, &allowed).await;
             let mut content = outcome.content;
             let mut messages = Vec::new();
             if let Some(job) = &outcome.submitted {
@@ -657,12 +684,12 @@ async fn stream_reply(
     Ok(())
 }
 
-/// The system prompt and the history that fits the budget.
+/// The system prompt and the history that fits the budget, offering `tools`.
 async fn build_request(
     ctx: &TurnCtx,
     prompts: &Prompts,
     lang: Lang,
-    offer_tools: bool,
+    tools: Vec<ToolSpec>,
 ) -> Result<ChatRequest, ApiError> {
     let (user, notebook) = (ctx.user, ctx.notebook);
     let budget = ctx.daemon.config.chat.history_budget_tokens;
@@ -703,11 +730,7 @@ async fn build_request(
     messages.extend(history::to_wire(&oldest_first));
     Ok(ChatRequest {
         messages,
-        tools: if offer_tools {
-            tools::specs()
-        } else {
-            Vec::new()
-        },
+        tools,
         temperature: None,
         max_tokens: None,
         ignore_eos: false,
