@@ -121,14 +121,15 @@ fn push_text(out: &mut Vec<WireMessage>, user: bool, text: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mentor_shared::chat::{Notice, ToolCall};
     use mentor_shared::ids::{JobId, MessageId, NotebookId};
     use mentor_shared::jobs::JobKind;
     use mentor_shared::time::Timestamp;
 
-    fn msg(role: Role, text: &str) -> ChatMessage {
+    /// A complete message of `role` saying `text` (for the chat's unit tests).
+    pub(crate) fn msg(role: Role, text: &str) -> ChatMessage {
         ChatMessage {
             id: MessageId::new(),
             notebook_id: NotebookId::new(),

@@ -457,26 +457,8 @@ async fn check_off_objective(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::history::tests::msg;
     use crate::chat::prompt::{Prompts, WalkthroughInput};
-    use mentor_shared::chat::MessageState;
-    use mentor_shared::ids::MessageId;
-
-    fn msg(role: Role, text: &str) -> ChatMessage {
-        ChatMessage {
-            id: MessageId::new(),
-            notebook_id: NotebookId::new(),
-            role,
-            text: text.into(),
-            tool_calls: Vec::new(),
-            tool_call_id: None,
-            tool_name: None,
-            tool_error: false,
-            notice: None,
-            state: MessageState::Complete,
-            error: None,
-            created: Timestamp(0),
-        }
-    }
 
     fn asked(topic: &str) -> ChatMessage {
         let mut m = msg(Role::Assistant, "");
