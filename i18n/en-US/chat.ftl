@@ -28,6 +28,7 @@ net-addr-not-available = address not available
 net-ended-early = the connection closed before the end
 err-llm-output = The model's answer did not have the expected form, even after asking it to correct itself: { $reason }. A larger model may do better.
 err-llm-preempted = the model request made way for the conversation; it starts again as soon as the model is free
+err-reply-looped = Mentor stopped this reply: the model kept repeating itself. Ask again in other words; a larger model loops less.
 err-local-model-missing = There is no local model at { $path }. Install the default one with `./install.sh`, or another GGUF file with `./install.sh --model FILE`; or set `llm.local.model` in the config file; or use a model server (`llm.provider = "openai"`).
 err-local-model = The local model { $path } cannot be used: { $reason }.
 err-prompt-template = The prompt template { $file } is broken: { $reason }. Fix it, or remove it to use the built-in one.

@@ -129,3 +129,35 @@ tts-bad-audio = The speech engine's output is not audio Mentor can read ({ $deta
 tts-unreachable = Could not reach the speech server ({ $detail }). Check that it is running and that [tts] base_url points to it, or set [tts] engine = "espeak-ng" to speak locally.
 tts-io = Cannot write the audio clip ({ $detail }). Check the free disk space and the permissions of Mentor's data directory.
 tts-cancelled = Speech stopped: the job was cancelled.
+
+## Quality gates (what was wrong with an artifact the model wrote)
+
+quality-part-title = the title
+quality-part-overview = the overview
+quality-part-question = question { $n }
+quality-part-concept = key concept { $n }
+quality-part-term = glossary entry { $n }
+quality-part-thought = question to think about { $n }
+quality-part-outline = the outline
+quality-part-segment = segment { $n }
+quality-part-episode = the episode
+quality-empty = { $part } is empty
+quality-repeated-sentence = { $part } repeats the same sentence again and again (“{ $text }”)
+quality-repeated-run = { $part } repeats “{ $text }” over and over
+quality-counting = { $part } counts from { $from } to { $to } instead of saying something
+quality-soup = { $part } is digits and symbols, not words (“{ $text }”)
+quality-echo = { $part } copies Mentor's instructions to the model (“{ $text }”)
+quality-title = the title “{ $title }” does not name the subject
+quality-duplicate = { $part } says the same as { $other }
+quality-uncited = { $part } cites no passage of the sources
+quality-ungrounded = { $part } is not supported by passage { $passage }, which it cites
+quality-language = { $part } is not in the language asked ({ $language })
+quality-length = { $part } would last about { $minutes } min when spoken; this format and length promise { $least } to { $most } min
+quality-failed = { $kind ->
+    [podcast] The podcast
+    [quiz] The quiz
+    [study_guide] The study guide
+   *[other] The artifact
+} was not good enough, even after asking the model to rewrite it: { $reason }.
+quality-hint-builtin = The built-in model is small and meant for trying Mentor out. For real results, point Mentor at a stronger model: set [llm] base_url to an OpenAI-compatible server (Ollama, llama-server), as docs/configuration.md shows.
+quality-hint-other = A larger model may do better.

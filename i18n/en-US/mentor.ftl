@@ -250,6 +250,7 @@ stage-guide-concepts = Writing the study guide: key concepts ({ $current }/{ $to
 stage-guide-glossary = Writing the study guide: glossary ({ $current }/{ $total })
 stage-guide-questions = Writing the study guide: questions to think about ({ $current }/{ $total })
 job-no-notebook = This job has no notebook to draw on.
+job-context-too-small = The model's context window ({ $window } tokens) is too small for this job's prompt (about { $tried } tokens), even with fewer passages. Start the model server with a larger window (llama-server -c, Ollama num_ctx), or set [llm] context_tokens to the window it has.
 job-bad-kind = This job's parameters are not a { $kind }.
 quiz-title = Quiz: { $subject }
 guide-key-concepts = Key concepts

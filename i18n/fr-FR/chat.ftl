@@ -28,6 +28,7 @@ net-addr-not-available = adresse non disponible
 net-ended-early = la connexion s’est fermée avant la fin
 err-llm-output = La réponse du modèle n’avait pas la forme attendue, même après lui avoir demandé de la corriger : { $reason }. Un modèle plus grand fera peut-être mieux.
 err-llm-preempted = la requête au modèle a cédé la place à la conversation ; elle reprend dès que le modèle est libre
+err-reply-looped = Mentor a arrêté cette réponse : le modèle se répétait en boucle. Reposez la question autrement ; un modèle plus grand boucle moins.
 err-local-model-missing = Aucun modèle local à { $path }. Installez celui par défaut avec `./install.sh`, ou un autre fichier GGUF avec `./install.sh --model FICHIER` ; ou indiquez `llm.local.model` dans le fichier de configuration ; ou utilisez un serveur de modèle (`llm.provider = "openai"`).
 err-local-model = Le modèle local { $path } est inutilisable : { $reason }.
 err-prompt-template = Le modèle de prompt { $file } est invalide : { $reason }. Corrigez-le, ou supprimez-le pour utiliser celui d’origine.

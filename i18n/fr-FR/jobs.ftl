@@ -129,3 +129,35 @@ tts-bad-audio = Ce que le moteur de synthèse vocale a produit n’est pas un so
 tts-unreachable = Impossible de joindre le serveur de synthèse vocale ({ $detail }). Vérifiez qu’il tourne et que base_url de la section [tts] pointe vers lui, ou mettez engine = "espeak-ng" pour une synthèse locale.
 tts-io = Impossible d’écrire l’extrait audio ({ $detail }). Vérifiez l’espace disque libre et les droits du dossier de données de Mentor.
 tts-cancelled = Synthèse vocale arrêtée : la tâche a été annulée.
+
+## Contrôles de qualité (ce qui n’allait pas dans ce que le modèle a écrit)
+
+quality-part-title = le titre
+quality-part-overview = la présentation
+quality-part-question = la question { $n }
+quality-part-concept = la notion clé { $n }
+quality-part-term = l’entrée { $n } du glossaire
+quality-part-thought = la question de réflexion { $n }
+quality-part-outline = le plan
+quality-part-segment = la partie { $n }
+quality-part-episode = l’épisode
+quality-empty = { $part } est vide
+quality-repeated-sentence = { $part } répète sans cesse la même phrase (« { $text } »)
+quality-repeated-run = { $part } répète « { $text } » en boucle
+quality-counting = { $part } compte de { $from } à { $to } au lieu de dire quelque chose
+quality-soup = { $part } n’est fait que de chiffres et de symboles, pas de mots (« { $text } »)
+quality-echo = { $part } recopie les instructions de Mentor au modèle (« { $text } »)
+quality-title = le titre « { $title } » ne nomme pas le sujet
+quality-duplicate = { $part } dit la même chose que { $other }
+quality-uncited = { $part } ne cite aucun passage des sources
+quality-ungrounded = { $part } n’est pas appuyée par le passage { $passage }, qu’elle cite
+quality-language = { $part } n’est pas dans la langue demandée ({ $language })
+quality-length = { $part } durerait environ { $minutes } min à l’oral ; ce format et cette longueur promettent { $least } à { $most } min
+quality-failed = { $kind ->
+    [podcast] Le podcast
+    [quiz] Le quiz
+    [study_guide] La fiche de révision
+   *[other] Le document
+} n’était pas assez bon, même après avoir demandé au modèle de le réécrire : { $reason }.
+quality-hint-builtin = Le modèle intégré est petit et sert à essayer Mentor. Pour de vrais résultats, faites appel à un modèle plus fort : mettez dans [llm] base_url l’adresse d’un serveur compatible OpenAI (Ollama, llama-server), comme le montre docs/configuration.md.
+quality-hint-other = Un modèle plus grand fera peut-être mieux.

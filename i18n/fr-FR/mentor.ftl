@@ -250,6 +250,7 @@ stage-guide-concepts = Rédaction de la fiche : notions clés ({ $current }/{ $t
 stage-guide-glossary = Rédaction de la fiche : glossaire ({ $current }/{ $total })
 stage-guide-questions = Rédaction de la fiche : questions pour réfléchir ({ $current }/{ $total })
 job-no-notebook = Cette tâche n’a pas de carnet dont s’inspirer.
+job-context-too-small = La fenêtre de contexte du modèle ({ $window } jetons) est trop petite pour la consigne de cette tâche (environ { $tried } jetons), même avec moins de passages. Démarrez le serveur du modèle avec une fenêtre plus grande (llama-server -c, num_ctx d’Ollama), ou indiquez dans [llm] context_tokens la fenêtre qu’il a.
 job-bad-kind = Les paramètres de cette tâche ne décrivent pas un(e) { $kind }.
 quiz-title = Quiz : { $subject }
 guide-key-concepts = Notions clés

@@ -49,6 +49,10 @@ pub struct LlmConfig {
     pub idle_timeout_secs: u64,
     /// Model requests in flight at once (local servers often serve one at a time).
     pub max_concurrent: u32,
+    /// Tokens one request to the server may have, prompt and answer together (a llama-server
+    /// slot's `n_ctx`). 0: learn it from the server (llama.cpp `/props`, Ollama `/api/show`)
+    /// or from its first overflow answer.
+    pub context_tokens: u32,
     /// Milliseconds a chat request may wait at the gate while a job's request holds the
     /// place it needs; then that job request is cancelled (its step goes back to the queue,
     /// its attempt not counted) and the chat goes next. 0 turns preemption off.
@@ -98,6 +102,11 @@ impl Default for LocalLlmConfig {
     }
 }
 
+/// The smallest window `llm.context_tokens` may set (other than 0, learn it).
+pub const CONTEXT_MIN_TOKENS: u32 = 1_024;
+/// The largest.
+pub const CONTEXT_MAX_TOKENS: u32 = 1_048_576;
+
 /// The shortest wait `llm.preempt_after_ms` may set (other than 0, off).
 pub const PREEMPT_MIN_MS: u64 = 50;
 /// The longest wait `llm.preempt_after_ms` may set.
@@ -122,6 +131,7 @@ impl fmt::Debug for LlmConfig {
             .field("first_token_timeout_secs", &self.first_token_timeout_secs)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_concurrent", &self.max_concurrent)
+            .field("context_tokens", &self.context_tokens)
             .field("preempt_after_ms", &self.preempt_after_ms)
             .field("structured_output", &self.structured_output)
             .field("provider", &self.provider)
@@ -284,6 +294,7 @@ impl Default for LlmConfig {
             first_token_timeout_secs: 300,
             idle_timeout_secs: 60,
             max_concurrent: 2,
+            context_tokens: 0,
             preempt_after_ms: 300,
             structured_output: "auto".to_string(),
             provider: "auto".to_string(),
@@ -582,6 +593,16 @@ impl Config {
             86_400,
         )?;
         range("llm.max_concurrent", self.llm.max_concurrent.into(), 1, 64)?;
+        let window = self.llm.context_tokens;
+        if window != 0 && !(CONTEXT_MIN_TOKENS..=CONTEXT_MAX_TOKENS).contains(&window) {
+            return Err((
+                "llm.context_tokens".into(),
+                ConfigProblem::OffOrRange {
+                    min: CONTEXT_MIN_TOKENS.into(),
+                    max: CONTEXT_MAX_TOKENS.into(),
+                },
+            ));
+        }
         let preempt = self.llm.preempt_after_ms;
         if preempt != 0 && !(PREEMPT_MIN_MS..=PREEMPT_MAX_MS).contains(&preempt) {
             return Err((

@@ -346,6 +346,10 @@ pub enum ApiError {
     /// not counted.
     #[error("model request preempted by a chat")]
     LlmPreempted,
+    /// A chat reply kept repeating itself (the same sentence, or a long run of words, again
+    /// and again), so Mentor stopped it; the reply keeps what came before the loop.
+    #[error("the reply kept repeating itself and was stopped")]
+    ReplyLooped,
     /// The local model file is not there.
     #[error("no local model at {path}")]
     LocalModelMissing {
@@ -635,6 +639,7 @@ impl ApiError {
             }
             ApiError::LlmOutput { reason } => t!(l, "err-llm-output", reason = reason.as_str()),
             ApiError::LlmPreempted => t!(l, "err-llm-preempted"),
+            ApiError::ReplyLooped => t!(l, "err-reply-looped"),
             ApiError::LocalModelMissing { path } => {
                 t!(l, "err-local-model-missing", path = path.as_str())
             }

@@ -7,7 +7,7 @@ use crate::ids::{NotebookId, ObjectiveId, SourceId};
 use crate::time::Timestamp;
 
 /// Bumped whenever a request or response changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// What a client says when it connects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

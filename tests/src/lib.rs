@@ -3,6 +3,8 @@
 //! tests can run in parallel.
 
 pub mod answers;
+pub mod held_out;
+pub mod judge;
 pub mod openai;
 pub mod rpc;
 pub mod soak;
@@ -34,9 +36,21 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace().join("target"))
 }
 
+/// Set by [`use_release_binaries`].
+static RELEASE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`bin`] (and so every [`TestEnv`]) use the release binaries, built beforehand, as
+/// `mentor-bench` does: timings are of the binaries learners run.
+pub fn use_release_binaries() {
+    RELEASE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Path of a workspace binary (debug profile), built once per test process so tests always
-/// run the current code.
+/// run the current code; or the release one, not built, after [`use_release_binaries`].
 pub fn bin(name: &str) -> PathBuf {
+    if RELEASE.load(std::sync::atomic::Ordering::Relaxed) {
+        return target_dir().join("release").join(name);
+    }
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

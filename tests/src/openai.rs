@@ -39,11 +39,12 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// The sample rate of the spoken clips.
 pub const SPEECH_RATE: u32 = 24_000;
 
-/// Milliseconds of tone per character of the input.
-pub const SPEECH_MS_PER_CHAR: u32 = 20;
+/// Milliseconds of tone per character of the input: about what speech takes (160 words a
+/// minute), so a podcast's audio is as long as its transcript promises.
+pub const SPEECH_MS_PER_CHAR: u32 = 60;
 
 /// The longest clip, in milliseconds.
-pub const SPEECH_MAX_MS: u32 = 5_000;
+pub const SPEECH_MAX_MS: u32 = 60_000;
 
 /// A port on loopback where nothing listens, as a base URL (`http://127.0.0.1:PORT/v1`).
 pub fn closed_port_url() -> String {
@@ -324,6 +325,8 @@ struct Script {
     speech_headers: Vec<HeaderMap>,
     /// What every speech request gets instead of a tone.
     speech_reply: Option<Reply>,
+    /// The context window (tokens), and whether `/props` says it.
+    window: Option<(u32, bool)>,
 }
 
 #[derive(Default)]
@@ -358,6 +361,7 @@ impl ScriptedServer {
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/models", get(models))
+            .route("/props", get(props))
             .route("/v1/audio/speech", post(speech))
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -411,6 +415,15 @@ impl ScriptedServer {
     pub fn set_slots(&self, n: Option<usize>) {
         let semaphore = n.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
         *self.shared.slots.lock().unwrap_or_else(|p| p.into_inner()) = semaphore;
+    }
+
+    /// Answers like a llama-server started with `-c`: a chat request whose prompt is more
+    /// than `tokens` (counted as [`prompt_tokens`] does) gets HTTP 400 "request (N tokens)
+    /// exceeds the available context size (W tokens)". `reported`: `GET /props` says the
+    /// window (`default_generation_settings.n_ctx`); else it answers 404, as servers that
+    /// do not tell. `None`: no window (the default).
+    pub fn set_window(&self, window: Option<(u32, bool)>) {
+        self.shared.lock().window = window;
     }
 
     /// Queues a reply for the next request.
@@ -557,6 +570,28 @@ impl Drop for ScriptedServer {
     }
 }
 
+/// The tokens of a chat request's prompt as the scripted server counts them: a token for
+/// every 3 bytes of the messages' text, stricter than the 4 characters a token Mentor budgets
+/// with, so a test shows that Mentor's budgets leave room.
+pub fn prompt_tokens(request: &Value) -> u32 {
+    let bytes: usize = request["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| m.to_string().len())
+        .sum();
+    u32::try_from(bytes / 3).unwrap_or(u32::MAX)
+}
+
+async fn props(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.lock().window {
+        Some((n, true)) => {
+            Json(json!({"default_generation_settings": {"n_ctx": n}})).into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn models() -> Json<Value> {
     Json(json!({"object": "list", "data": [{"id": "scripted", "object": "model"}]}))
 }
@@ -587,6 +622,24 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             state.fallback.clone(),
         )
     };
+    let window = shared.lock().window;
+    if let Some((window, _)) = window {
+        let tokens = prompt_tokens(&request);
+        if tokens > window {
+            let message = format!(
+                "request ({tokens} tokens) exceeds the available context size ({window} \
+                 tokens), try increasing it"
+            );
+            let body = json!({"error": {"code": 400, "message": message,
+                "type": "exceed_context_size_error"}});
+            return serve(
+                Reply::status(400, body.to_string()),
+                shared,
+                Some(index),
+                None,
+            );
+        }
+    }
     let reply = queued
         .or_else(|| responder.map(|f| f(&request)))
         .or(fallback)
@@ -960,13 +1013,13 @@ mod tests {
         );
         let clip = mentor_daemon::tts::wav::Clip::parse(&wav).expect("a WAV");
         assert_eq!(clip.rate, SPEECH_RATE);
-        // 5 characters, 20 ms each.
-        assert_eq!(clip.samples.len(), 2_400);
+        // 5 characters, 60 ms each.
+        assert_eq!(clip.samples.len(), 7_200);
         assert!(clip.samples.iter().any(|s| s.unsigned_abs() > 4000));
         let long = json!({"input": "x".repeat(10_000)});
         let (_, _, wav) = post(&server, "/v1/audio/speech", &long.to_string());
         let clip = mentor_daemon::tts::wav::Clip::parse(&wav).expect("a WAV");
-        assert_eq!(clip.samples.len(), 5 * SPEECH_RATE as usize);
+        assert_eq!(clip.samples.len(), 60 * SPEECH_RATE as usize);
         assert_eq!(server.speech_request_count(), 2);
         assert_eq!(server.speech_requests()[0], body);
         assert_eq!(

@@ -810,3 +810,99 @@ fn a_model_that_always_asks_for_a_podcast_cannot_retry_a_failed_one() {
     let jobs = story.env.mentor(&["jobs", "list", "--json"]).json();
     assert_eq!(jobs.as_array().map(Vec::len), Some(2), "{jobs}");
 }
+
+#[test]
+fn a_reply_that_loops_is_stopped_kept_up_to_the_loop_and_marked() {
+    // The failure the issue saw: a small model's walkthrough says one sentence again and
+    // again. Streamed slowly, so the stop can only come from Mentor, not from the script.
+    let line = "The quiz about \"magic rules\" could not be generated. ";
+    let looping = move || {
+        let mut frames = vec![Frame::delta(serde_json::json!({"role": "assistant"}))];
+        frames.push(Frame::delta(
+            serde_json::json!({"content": "Let me explain the rules. "}),
+        ));
+        for _ in 0..40 {
+            frames.push(Frame::delta(serde_json::json!({ "content": line })));
+            frames.push(Frame::Delay(Duration::from_millis(50)));
+        }
+        frames.push(Frame::finish("stop"));
+        frames.push(Frame::done());
+        Reply::sse(frames)
+    };
+    let server = ScriptedServer::start();
+    server.set_responder(move |request: &Value| {
+        let (_, text) = last_message(request);
+        if text.contains("rules") {
+            looping()
+        } else {
+            Reply::text("Chlorophyll absorbs red and blue light.")
+        }
+    });
+    let story = Story::new(server, "");
+    let mut cursor = story.cursor();
+    story.send("Tell me the magic rules");
+    let events = story.until_turn_end(&mut cursor);
+    assert_eq!(outcome(&events), TurnOutcome::Stopped);
+    let history = story.history();
+    let reply = &history[1];
+    assert_eq!(reply.state, MessageState::Stopped);
+    assert_eq!(reply.error, Some(mentor_shared::ApiError::ReplyLooped));
+    assert_eq!(
+        reply.text,
+        format!("Let me explain the rules. {}", line.trim_end()),
+        "what came before the loop is kept, once"
+    );
+    // Mentor left the stream: the model was not made to say it 40 times.
+    let exchange = story.server.exchanges()[0];
+    assert!(exchange.left_us.is_some(), "{exchange:?}");
+    // The learner reads why, in their language, in the CLI's history.
+    let history_in = |lang: &str| {
+        let mut cmd = story.env.command("mentor");
+        cmd.env("MENTOR_LANG", lang)
+            .args(["chat", "history", "--notebook", &story.notebook]);
+        String::from_utf8_lossy(&cmd.output().expect("run mentor").stdout).into_owned()
+    };
+    let shown = history_in("en-US");
+    assert!(shown.contains("the model kept repeating itself"), "{shown}");
+    let shown = history_in("fr-FR");
+    assert!(shown.contains("se répétait en boucle"), "{shown}");
+    // And the conversation goes on.
+    story.send("And chlorophyll?");
+    let events = story.until_turn_end(&mut cursor);
+    assert_eq!(outcome(&events), TurnOutcome::Completed);
+}
+
+#[test]
+fn a_chat_request_too_big_for_the_window_is_rebuilt_within_it_once() {
+    // A server that refuses prompts over 2 048 tokens and does not say so beforehand; a
+    // notebook whose passages alone are more.
+    let server = ScriptedServer::start();
+    server.set_window(Some((2_048, false)));
+    server.set_responder(|_: &Value| Reply::text("Users and groups are listed in /etc/passwd."));
+    let story = Story::new(server, "");
+    let manual = mentor_tests::fixture("documents/users-and-groups.html");
+    story
+        .env
+        .mentor(&["source", "add", "Biology", manual.to_str().unwrap_or("?")])
+        .ok();
+    let mut cursor = story.cursor();
+    story.send("What do the users and groups root, daemon, bin and sys do? Explain each user.");
+    let events = story.until_turn_end(&mut cursor);
+    assert_eq!(outcome(&events), TurnOutcome::Completed);
+    let sizes: Vec<u32> = story
+        .server
+        .requests()
+        .iter()
+        .map(mentor_tests::openai::prompt_tokens)
+        .collect();
+    assert_eq!(sizes.len(), 2, "{sizes:?}");
+    assert!(sizes[0] > 2_048 && sizes[1] <= 2_048, "{sizes:?}");
+    let history = story.history();
+    assert_eq!(history[1].state, MessageState::Complete);
+    assert!(history[1].error.is_none(), "{:?}", history[1].error);
+    // The next turn knows the window: no refusal again.
+    story.send("And the group staff?");
+    let events = story.until_turn_end(&mut cursor);
+    assert_eq!(outcome(&events), TurnOutcome::Completed);
+    assert_eq!(story.server.request_count(), 3);
+}

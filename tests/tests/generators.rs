@@ -59,8 +59,12 @@ impl Gen {
     }
 
     fn submit(&self, spec: Value) -> String {
+        self.submit_on("cells", spec)
+    }
+
+    fn submit_on(&self, topic: &str, spec: Value) -> String {
         let request: JobRequest = serde_json::from_value(json!({
-            "notebook": "Biology", "topic": "cells", "language": null, "spec": spec,
+            "notebook": "Biology", "topic": topic, "language": null, "spec": spec,
         }))
         .expect("request");
         let submitted = self
@@ -196,7 +200,7 @@ fn a_podcast_is_written_spoken_and_combined_with_progress_for_every_step() {
         ("stage-outline".to_string(), 0, 1),
         ("stage-transcript".to_string(), 1, 2),
         ("stage-transcript".to_string(), 2, 2),
-        ("stage-speech".to_string(), 0, 6),
+        ("stage-speech".to_string(), 0, 8),
     ];
     assert_eq!(&seen[..4], &expected_start, "{seen:#?}");
     assert_moves_forward(&records);
@@ -205,7 +209,7 @@ fn a_podcast_is_written_spoken_and_combined_with_progress_for_every_step() {
         .filter(|(s, _, _)| s == "stage-speech")
         .map(|(_, c, _)| *c)
         .collect();
-    assert_eq!(speech, (0..=6).collect::<Vec<_>>(), "{seen:#?}");
+    assert_eq!(speech, (0..=8).collect::<Vec<_>>(), "{seen:#?}");
     assert_eq!(
         &seen[seen.len() - 2..],
         &[
@@ -230,11 +234,11 @@ fn a_podcast_is_written_spoken_and_combined_with_progress_for_every_step() {
     let art = g.artifact(&id);
     assert_eq!(art["status"], "ready", "{art:#}");
     // Named by the title its outline gave it, no longer by the topic.
-    assert_eq!(art["title"], "Inside the cell", "{art:#}");
+    assert_eq!(art["title"], "Biology: Mitochondria", "{art:#}");
     let data = &art["data"];
     let transcript = data["transcript"].as_str().unwrap_or("");
     assert!(transcript.contains("**Alex:**") && transcript.contains("**Sam:**"));
-    assert_eq!(data["turns"].as_array().map(Vec::len), Some(6));
+    assert_eq!(data["turns"].as_array().map(Vec::len), Some(8));
     assert_eq!(data["sources"][0]["title"], "Cells");
     let audio = &data["audio"];
     let path = PathBuf::from(audio["path"].as_str().expect("audio path"));
@@ -321,7 +325,7 @@ fn a_transcript_only_podcast_says_so_and_the_openai_engine_speaks_through_http()
     let path = PathBuf::from(data["audio"]["path"].as_str().unwrap_or(""));
     assert_eq!(wav_info(&path).1, 24_000);
     // Each turn was one speech request.
-    assert_eq!(g.server.speech_requests().len(), 6);
+    assert_eq!(g.server.speech_requests().len(), 8);
 }
 
 /// A config whose speech program is `program`, with one attempt per job.
@@ -432,7 +436,7 @@ fn a_podcast_resumes_from_its_checkpoints_after_the_daemon_is_killed() {
         .unwrap_or_default()
         .lines()
         .count();
-    assert!(runs <= 6 + 1, "{runs} speech runs for 6 clips");
+    assert!(runs <= 8 + 1, "{runs} speech runs for 8 clips");
     let art = g.artifact(&id);
     let path = PathBuf::from(art["data"]["audio"]["path"].as_str().unwrap_or(""));
     assert_eq!(wav_info(&path).1, 22_050);
@@ -488,7 +492,7 @@ fn a_quiz_is_written_one_question_a_request_and_its_bar_moves_at_each() {
         let system = r["messages"][0]["content"].as_str().unwrap_or("");
         for earlier in 1..=i {
             assert!(
-                system.contains(&format!("Question {earlier}: what makes ATP?")),
+                system.contains(&format!("Question {earlier}: which statement is true?")),
                 "question {} is not told question {earlier}: {system}",
                 i + 1
             );
@@ -519,9 +523,9 @@ fn a_quiz_is_written_one_question_a_request_and_its_bar_moves_at_each() {
     assert_eq!(
         texts,
         [
-            "Question 1: what makes ATP?",
-            "Question 2: what makes ATP?",
-            "Question 3: what makes ATP?"
+            "Question 1: which statement is true?",
+            "Question 2: which statement is true?",
+            "Question 3: which statement is true?"
         ]
     );
 }
@@ -582,8 +586,8 @@ fn a_quiz_killed_mid_way_resumes_from_the_questions_already_written() {
         .unwrap_or_default();
     let system = resumed["messages"][0]["content"].as_str().unwrap_or("");
     assert!(
-        system.contains("1. Question 1: what makes ATP?")
-            && system.contains("2. Question 2: what makes ATP?"),
+        system.contains("1. Question 1: which statement is true?")
+            && system.contains("2. Question 2: which statement is true?"),
         "the resumed request is told the questions already written: {system}"
     );
     let quiz = g.artifact(&id)["data"].clone();
@@ -594,7 +598,7 @@ fn a_quiz_killed_mid_way_resumes_from_the_questions_already_written() {
         .filter_map(|q| q["question"].as_str().map(str::to_string))
         .collect();
     let expected: Vec<String> = (1..=5)
-        .map(|n| format!("Question {n}: what makes ATP?"))
+        .map(|n| format!("Question {n}: which statement is true?"))
         .collect();
     assert_eq!(texts, expected, "each question once, in order");
 }
@@ -633,8 +637,9 @@ fn chat_during_a_slow_step(
         if mentor_tests::answers::question_number(r) == 2
             && seen.fetch_add(1, Ordering::SeqCst) == 0
         {
-            let text = json!({"question": "Slow?", "options": ["a", "b", "c", "d"], "answer": 0,
-                              "explanation": "x", "source": 1})
+            let text = json!({"question": "Slow: what turns sugar into ATP?",
+                "options": ["Mitochondria", "The membrane", "The nucleus", "Ribosomes"],
+                "answer": 0, "explanation": "Mitochondria turn sugar into ATP.", "source": 1})
             .to_string();
             return Reply::sse(vec![
                 mentor_tests::openai::Frame::Delay(slow),
@@ -968,7 +973,8 @@ fn a_study_guide_has_its_sections_and_cites_the_sources() {
     let last = g.server.requests().last().cloned().unwrap_or_default();
     let told = last["messages"][0]["content"].as_str().unwrap_or("");
     assert!(
-        told.contains("Key concepts: Mitochondria") && told.contains("Glossary terms: ATP"),
+        told.contains("Key concepts: Mitochondria")
+            && told.contains("Glossary terms: Mitochondria; energy"),
         "{told}"
     );
     let md = g.artifact(&id)["data"]["markdown"]
@@ -976,14 +982,96 @@ fn a_study_guide_has_its_sections_and_cites_the_sources() {
         .unwrap_or("")
         .to_string();
     for part in [
-        "# The cell",
+        "# Biology: Mitochondria",
         "## Key concepts",
         "## Glossary",
-        "- **ATP**:",
+        "- **membrane**:",
         "## Questions to think about",
         "## Sources",
         "- Cells (src:",
     ] {
         assert!(md.contains(part), "{part} missing:\n{md}");
     }
+}
+
+/// A quiz in a notebook whose sources hold more than a small window, against a server with
+/// that window: every request the server answers fits it.
+fn quiz_in_a_small_window(reported: bool) -> (Gen, Vec<Job>) {
+    let g = Gen::new(TestEnv::new(), "");
+    let manual = mentor_tests::fixture("documents/users-and-groups.html");
+    g.env
+        .mentor(&["source", "add", "Biology", manual.to_str().unwrap_or("?")])
+        .ok();
+    g.server.set_window(Some((2_500, reported)));
+    let mut cursor = g.cursor();
+    // The whole notebook: passages from every source, more than the window holds.
+    let id = g.submit_on("", json!({"kind": "quiz", "questions": 2}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    (g, records)
+}
+
+#[test]
+fn a_job_fits_the_window_the_server_reports() {
+    let (g, records) = quiz_in_a_small_window(true);
+    let last = records.last().expect("records");
+    assert_eq!(last.status.as_str(), "completed", "{last:#?}");
+    let asked: Vec<Value> = g
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| schema_name(r) == "quiz_question")
+        .collect();
+    assert_eq!(asked.len(), 2, "no request was refused");
+    for r in &asked {
+        let tokens = mentor_tests::openai::prompt_tokens(r);
+        assert!(tokens <= 2_500, "{tokens} tokens");
+        // The answer's room is within the window too.
+        let room = r["max_tokens"].as_u64().unwrap_or(u64::MAX);
+        assert!(room <= 2_500, "max_tokens {room}");
+        // Passages were still shown: the window shrank them, it did not drop them.
+        let system = r["messages"][0]["content"].as_str().unwrap_or("");
+        assert!(system.contains("<<<PASSAGE 1 "), "{system}");
+    }
+}
+
+#[test]
+fn a_job_whose_prompt_overflows_an_unreported_window_shrinks_and_retries_once() {
+    let (g, records) = quiz_in_a_small_window(false);
+    let last = records.last().expect("records");
+    assert_eq!(last.status.as_str(), "completed", "{last:#?}");
+    assert_eq!(last.attempts, 1, "the refit is not an attempt: {last:#?}");
+    let exchanges = g.server.exchanges();
+    let requests = g.server.requests();
+    let refused: Vec<u32> = requests
+        .iter()
+        .map(mentor_tests::openai::prompt_tokens)
+        .filter(|&t| t > 2_500)
+        .collect();
+    assert_eq!(refused.len(), 1, "one overflow, then it fits: {refused:?}");
+    assert_eq!(exchanges.len(), requests.len());
+    // The questions written after it came from shorter prompts.
+    let quiz = g.artifact(&last.id.to_string())["data"].clone();
+    assert_eq!(quiz["questions"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_window_too_small_for_any_prompt_fails_the_job_with_what_to_do() {
+    let g = Gen::new(TestEnv::new(), "[jobs]\nmax_attempts = 1\n");
+    g.server.set_window(Some((120, false)));
+    let mut cursor = g.cursor();
+    let id = g.submit(json!({"kind": "quiz", "questions": 2}));
+    let records = g.follow(&mut cursor, &id, |_| false);
+    let last = records.last().expect("records");
+    assert_eq!(last.status.as_str(), "error", "{last:#?}");
+    let error = g.env.job(&id)["error_message"].to_string();
+    assert!(
+        error.contains("context window") && error.contains("llama-server -c"),
+        "{error}"
+    );
+    // Once shrunk, then failed: no loop of retries.
+    assert!(
+        g.server.request_count() <= 3,
+        "{}",
+        g.server.request_count()
+    );
 }

@@ -482,11 +482,12 @@ fn the_artifacts_panel_takes_a_quiz_retries_and_cancels_and_the_view_reconnects(
     pane.wait("the quiz in the panel", |s| s.contains("Quiz: cells"));
     pane.press(&["Enter"]);
     let screen = pane.wait("the first question", |s| s.contains("Question 1 of 2"));
-    let right = letter_of(&screen, "Mitochondrion");
-    let wrong = letter_of(&screen, "Ribosome");
+    // The scripted model's right answer is the source's sentence.
+    let right = letter_of(&screen, "Mitochondria turn sugar");
+    let wrong = letter_of(&screen, "Sunlight melts granite");
     pane.type_text(&right.to_string());
     pane.wait("the feedback", |s| {
-        s.contains("Right!") && s.contains("Mitochondria make ATP")
+        s.contains("Right!") && s.contains("Passage 1 says so")
     });
     pane.press(&["Enter"]);
     pane.wait("the second question", |s| s.contains("Question 2 of 2"));

@@ -24,6 +24,12 @@ use crate::store::{conversations, notebooks, sources};
 
 /// Passages put in the system prompt at most (before the token budget).
 const PASSAGES: u32 = 8;
+/// The share of the model's window (percent) the history may take at most.
+const HISTORY_WINDOW_PERCENT: u32 = 35;
+/// The share of the model's window (percent) the passages may take at most.
+const PASSAGES_WINDOW_PERCENT: u32 = 20;
+/// Bytes a reply may grow by without a sentence's end before it is checked for a loop.
+const LOOP_CHECK_BYTES: usize = 256;
 /// How often the text of a streaming reply is saved.
 const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Tokens of a failed job's outline or transcript given to the walkthrough.
@@ -497,7 +503,25 @@ async fn run_turn(ctx: &TurnCtx, cancel: &CancellationToken) -> TurnOutcome {
         let shortcut_round = request.is_none();
         match request {
             Some(request) => {
-                if let Err(outcome) = model_reply(ctx, &request, &mut reply, cancel).await {
+                let mut result = model_reply(ctx, &request, &mut reply, cancel).await;
+                // A request too big for the model's window: learn the window, and once,
+                // build the request again within it.
+                let overflow = match &result {
+                    Err(TurnOutcome::Failed { error }) if reply.text.is_empty() => {
+                        crate::llm::window::overflow(error)
+                    }
+                    _ => None,
+                };
+                if let Some(named) = overflow {
+                    let tried = crate::llm::window::request_tokens(&request.messages);
+                    daemon.llm.overflowed(named, tried);
+                    if let Ok(smaller) = build_request(ctx, &prompts, lang, request.tools).await {
+                        reply.state = MessageState::Streaming;
+                        reply.error = None;
+                        result = model_reply(ctx, &smaller, &mut reply, cancel).await;
+                    }
+                }
+                if let Err(outcome) = result {
                     if let Err(e) = finish_and_publish(ctx, reply).await {
                         tracing::error!(error = %e, "cannot store the end of a reply");
                     }
@@ -648,16 +672,29 @@ async fn stream_reply(
         _ = cancel.cancelled() => return Err(stopped(reply)),
     };
     let mut saved = std::time::Instant::now();
+    let mut checked = 0;
     loop {
         tokio::select! {
             next = stream.next() => match next {
                 Ok(Some(Delta::Text(text))) => {
                     reply.text.push_str(&text);
+                    let ends = text.contains(['.', '!', '?', ';', '\n']);
                     bus.publish(ctx.user, EventBody::Token {
                         notebook_id: ctx.notebook,
                         message_id: reply.id,
                         text,
                     });
+                    // A reply that loops is cut where the loop starts, and ends there.
+                    if ends || reply.text.len() > checked + LOOP_CHECK_BYTES {
+                        checked = reply.text.len();
+                        if let Some(at) = crate::jobs::quality::looping(&reply.text) {
+                            tracing::info!(kept = at, "the reply loops; stopping it");
+                            reply.text.truncate(at);
+                            reply.text.truncate(reply.text.trim_end().len());
+                            reply.error = Some(ApiError::ReplyLooped);
+                            return Err(stopped(reply));
+                        }
+                    }
                     // What the learner has seen survives a crash (up to a second of it).
                     if saved.elapsed() >= SAVE_EVERY {
                         saved = std::time::Instant::now();
@@ -692,7 +729,15 @@ async fn build_request(
     tools: Vec<ToolSpec>,
 ) -> Result<ChatRequest, ApiError> {
     let (user, notebook) = (ctx.user, ctx.notebook);
-    let budget = ctx.daemon.config.chat.history_budget_tokens;
+    let config = &ctx.daemon.config.chat;
+    let (mut budget, mut passages_budget) =
+        (config.history_budget_tokens, config.passages_budget_tokens);
+    // Within the model's window: the history and the passages take their shares of it, and
+    // the rest is for the system prompt, the tools and the answer.
+    if let Some(window) = ctx.daemon.llm.window().await {
+        budget = budget.min(window / 100 * HISTORY_WINDOW_PERCENT);
+        passages_budget = passages_budget.min(window / 100 * PASSAGES_WINDOW_PERCENT);
+    }
     let (shown, profile, recent, passages) = ctx
         .daemon
         .store
@@ -722,7 +767,7 @@ async fn build_request(
         profile: &profile,
         objectives: &shown.objectives,
         passages: &passages,
-        passages_budget_tokens: ctx.daemon.config.chat.passages_budget_tokens,
+        passages_budget_tokens: passages_budget,
     })?;
     let mut oldest_first = recent;
     oldest_first.reverse();

@@ -34,11 +34,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::files::{ArtifactFiles, CLIPS_DIR, PODCAST_FILE};
-use super::{api_error, Kit, Material, Params};
+use super::quality::{self, Echo, Flaw, Kind, Part};
+use super::{api_error, Kit, Material, Params, Step};
 use crate::chat::prompt::{
     multi_line, one_line, PODCAST_OUTLINE_TEMPLATE, PODCAST_SEGMENT_TEMPLATE,
 };
-use crate::llm::{JsonSchema, Priority, WireMessage};
+use crate::llm::JsonSchema;
 use crate::queue::{JobContext, JobError, JobHandler};
 use crate::tts::{wav, Speech, TtsError};
 
@@ -180,6 +181,44 @@ fn validate_outline(o: &Outline, segments: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The quality gates of an outline (once its form is right): a title that names the subject,
+/// points that are words (not soup, not the instructions, not the same point twice), in the
+/// episode's language.
+fn gate_outline(
+    o: &Outline,
+    segments: usize,
+    material: &Material,
+    echo: &Echo,
+) -> Result<(), Flaw> {
+    let title = one_line(&o.title, TITLE_MAX_CHARS);
+    quality::title(&title, &material.subject)?;
+    echo.check(&Part::Title, &title)?;
+    let part = Part::Outline;
+    let mut points: Vec<String> = Vec::new();
+    for s in o.segments.iter().take(segments) {
+        let heading = one_line(&s.title, TITLE_MAX_CHARS);
+        quality::soup(&part, &heading)?;
+        echo.check(&part, &heading)?;
+        for p in &s.points {
+            let point = one_line(p, POINT_MAX_CHARS);
+            if point.is_empty() {
+                continue;
+            }
+            let before: Vec<&str> = points.iter().map(String::as_str).collect();
+            quality::degenerate(&part, &point, &before)?;
+            echo.check(&part, &point)?;
+            if points.iter().any(|e| quality::same_item(e, &point)) {
+                return Err(Flaw {
+                    part,
+                    kind: Kind::Duplicate(Part::Outline),
+                });
+            }
+            points.push(point);
+        }
+    }
+    quality::language(&part, &points.join(". "), material.lang)
+}
+
 /// The outline as stored: `segments` segments, titles and points cleaned and capped, blank
 /// points dropped.
 fn clean_outline(mut outline: Outline, segments: usize) -> Outline {
@@ -247,6 +286,62 @@ fn validate_segment(s: &SegmentTurns, hosts: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What a segment's gates compare it with: its place, the episode's length range and the
+/// segments written before it.
+struct SegmentPlace<'a> {
+    number: usize,
+    count: usize,
+    range: (f64, f64),
+    earlier: &'a [Vec<Turn>],
+}
+
+impl SegmentPlace<'_> {
+    /// The segment's share of the episode's range, in minutes.
+    fn range(&self) -> (f64, f64) {
+        let n = self.count.max(1) as f64;
+        (self.range.0 / n, self.range.1 / n)
+    }
+
+    /// The words a segment should have: the middle of its share.
+    fn words(&self) -> usize {
+        let (least, most) = self.range();
+        ((least + most) / 2.0 * quality::WORDS_PER_MINUTE).round() as usize
+    }
+}
+
+/// The quality gates of a segment (once its form is right): speakable words, no repetition
+/// (of its own sentences, or of earlier segments'), no copy of the instructions, the
+/// episode's language, and its share of the episode's length.
+fn gate_segment(
+    s: &SegmentTurns,
+    place: &SegmentPlace,
+    material: &Material,
+    echo: &Echo,
+) -> Result<(), Flaw> {
+    let part = Part::Segment(place.number);
+    let texts: Vec<String> = s.turns.iter().map(|t| turn_text(&t.text)).collect();
+    for t in &texts {
+        quality::unspeakable(&part, t)?;
+    }
+    let text = texts.join("\n");
+    let earlier: Vec<String> = place
+        .earlier
+        .iter()
+        .map(|turns| {
+            turns
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let earlier: Vec<&str> = earlier.iter().map(String::as_str).collect();
+    quality::degenerate(&part, &text, &earlier)?;
+    echo.check(&part, &text)?;
+    quality::language(&part, &text, material.lang)?;
+    quality::length(&part, quality::spoken_minutes(&text), place.range())
 }
 
 /// The turns as stored: speakers' names as the hosts spell them, text cleaned and capped.
@@ -319,6 +414,26 @@ impl Shares {
     }
 }
 
+/// How far the spoken audio may stray from the episode's range (the speech engine's rate is
+/// not the gates' [`quality::WORDS_PER_MINUTE`], and turns have pauses between them).
+const AUDIO_SLACK: (f64, f64) = (0.6, 1.4);
+
+/// Checks the recorded episode's length against its range, with [`AUDIO_SLACK`]: speech
+/// that reads out what the words did not show (digits, symbols) is caught here.
+fn audio_length(duration_ms: u64, (least, most): (f64, f64)) -> Result<(), JobError> {
+    let minutes = duration_ms as f64 / 60_000.0;
+    let range = (least * AUDIO_SLACK.0, most * AUDIO_SLACK.1);
+    quality::length(&Part::Episode, minutes, range).map_err(|flaw| {
+        let l = i18n::ui();
+        JobError::Permanent(t!(
+            l,
+            "quality-failed",
+            kind = "podcast",
+            reason = flaw.localize(l)
+        ))
+    })
+}
+
 /// Where a clip's file goes.
 fn clip_name(i: usize) -> String {
     format!("clip-{i:04}.wav")
@@ -382,22 +497,27 @@ impl PodcastHandler {
                 },
             )
             .map_err(|e| api_error(&e))?;
-        let messages = vec![
-            WireMessage::System(system),
-            WireMessage::User("Write the outline now.".into()),
-        ];
-        ctx.check()?;
+        let topic = ctx.job().topic.clone();
+        let echo = Echo::new(
+            &system,
+            &[&material.passages, &topic, &material.notebook_title],
+        );
+        let schema = outline_schema(segments);
+        let step = Step {
+            system,
+            ask: "Write the outline now.".into(),
+            schema: &schema,
+            max_tokens: None,
+            budget: material.budget,
+        };
         let outline: Outline = self
             .kit
-            .llm
-            .structured(
-                messages,
-                &outline_schema(segments),
-                |o: &Outline| validate_outline(o, segments),
-                Priority::Job,
-            )
-            .await
-            .map_err(|e| api_error(&e))?;
+            .step(ctx, JobKind::Podcast, step, |o: &Outline| {
+                validate_outline(o, segments)?;
+                gate_outline(o, segments, material, &echo)?;
+                Ok(())
+            })
+            .await?;
         let outline = clean_outline(outline, segments);
         let data = json!({ "text": outline.markdown(), "outline": outline });
         ctx.step_done_at(
@@ -417,7 +537,7 @@ impl PodcastHandler {
         material: &Material,
         format: PodcastFormat,
         hosts: &[String],
-        (outline, shares): (&Outline, Shares),
+        (outline, shares, range): (&Outline, Shares, (f64, f64)),
     ) -> Result<Vec<Vec<Turn>>, JobError> {
         let count = outline.segments.len();
         let outline_md = multi_line(&outline.markdown(), 8_000);
@@ -440,6 +560,12 @@ impl PodcastHandler {
                         .join("\n")
                 })
                 .unwrap_or_default();
+            let place = SegmentPlace {
+                number: i + 1,
+                count,
+                range,
+                earlier: &segments,
+            };
             let system = material
                 .prompts
                 .job(
@@ -455,25 +581,38 @@ impl PodcastHandler {
                         segment_title => &segment.title,
                         points => &segment.points,
                         previous => multi_line(&previous, 3 * TURN_MAX_CHARS),
+                        words => place.words(),
                         passages => &material.passages,
                     },
                 )
                 .map_err(|e| api_error(&e))?;
-            let messages = vec![
-                WireMessage::System(system),
-                WireMessage::User(format!("Write segment {} now.", i + 1)),
-            ];
+            let points = segment.points.join("\n");
+            let echo = Echo::new(
+                &system,
+                &[
+                    &material.passages,
+                    &outline_md,
+                    &previous,
+                    &points,
+                    &outline.title,
+                ],
+            );
+            let schema = segment_schema(hosts);
+            let step = Step {
+                system,
+                ask: format!("Write segment {} now.", i + 1),
+                schema: &schema,
+                max_tokens: None,
+                budget: material.budget,
+            };
             let answer: SegmentTurns = self
                 .kit
-                .llm
-                .structured(
-                    messages,
-                    &segment_schema(hosts),
-                    |s: &SegmentTurns| validate_segment(s, hosts),
-                    Priority::Job,
-                )
-                .await
-                .map_err(|e| api_error(&e))?;
+                .step(ctx, JobKind::Podcast, step, |s: &SegmentTurns| {
+                    validate_segment(s, hosts)?;
+                    gate_segment(s, &place, material, &echo)?;
+                    Ok(())
+                })
+                .await?;
             let turns = clean_turns(answer, hosts);
             let data = json!({ "turns": turns });
             let next = (i + 2).min(count) as u32;
@@ -709,13 +848,14 @@ impl JobHandler for PodcastHandler {
             let lang = params.lang();
             let hosts = hosts(lang, format);
             let segments = segment_count(length);
+            let range = quality::length_range(format, length);
             let material = Material::gather(&self.kit, ctx, lang).await?;
             let shares = Shares::new(segments, self.speech.speaks());
             let outline = self
                 .outline(ctx, &material, format, &hosts, (segments, shares))
                 .await?;
             let by_segment = self
-                .transcript(ctx, &material, format, &hosts, (&outline, shares))
+                .transcript(ctx, &material, format, &hosts, (&outline, shares, range))
                 .await?;
             let transcript = transcript_markdown(&outline, &by_segment);
             let turns: Vec<Turn> = by_segment.into_iter().flatten().collect();
@@ -769,6 +909,7 @@ impl JobHandler for PodcastHandler {
             } = assembly.finish().await.map_err(|reason| {
                 JobError::Permanent(t!(i18n::ui(), "podcast-audio-failed", reason = reason))
             })?;
+            audio_length(duration_ms, range)?;
             ctx.progress_at(1, 1, "stage-combine", 100).await?;
             if let Err(e) = std::fs::remove_dir_all(&clips_dir) {
                 tracing::warn!(dir = %clips_dir.display(), error = %e, "cannot remove the clips");

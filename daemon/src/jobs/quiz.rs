@@ -11,8 +11,9 @@
 //! Each request shows the questions written so far, so none is asked twice, and suggests a
 //! passage (in turn), so they cover the sources. A question that is empty, repeats one already
 //! written, has repeated options, an answer that is not one of the options (or is two of
-//! them), or a source that is not a passage shown, is sent back for one repair, then fails the
-//! job. A resumed attempt asks only for the questions not yet written. The title is Mentor's:
+//! them), a source that is not a passage shown, or fails a quality gate of
+//! [`super::quality`] (the question with its right answer must be supported by the passage
+//! it cites), is sent back for repair ([`Kit::step`]), then fails the job. A resumed attempt asks only for the questions not yet written. The title is Mentor's:
 //! "Quiz: " and the topic (or the notebook's title).
 
 use futures::future::BoxFuture;
@@ -24,9 +25,10 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{api_error, Kit, Material, Params};
+use super::quality::{self, Echo, Flaw, Kind, Part};
+use super::{api_error, Kit, Material, Params, Problem, Step};
 use crate::chat::prompt::{one_line, QUIZ_TEMPLATE};
-use crate::llm::{JsonSchema, Priority, WireMessage};
+use crate::llm::JsonSchema;
 use crate::queue::{JobContext, JobError, JobHandler};
 
 /// Longest question, option or explanation kept, in characters.
@@ -143,34 +145,49 @@ fn correct_index(q: &RawQuestion, number: usize) -> Result<usize, String> {
     }
 }
 
-/// Checks question `number` (1-based) as the quiz will keep it: well-formed, and not one of
-/// the questions already `written`.
+/// Checks question `number` (1-based) as the quiz will keep it: well-formed, not one of the
+/// questions already `written`, and through the quality gates: not degenerate, not copied
+/// from the `echo`'s instructions, in the quiz's language, and supported by the passage it
+/// cites.
 fn validate(
     q: &RawQuestion,
     number: usize,
     written: &[Question],
     material: &Material,
-) -> Result<(), String> {
+    echo: &Echo,
+) -> Result<(), Problem> {
+    let part = Part::Question(number);
+    let flaw = |kind| {
+        Problem::Flaw(Flaw {
+            part: part.clone(),
+            kind,
+        })
+    };
     let question = shown(&q.question);
     if question.is_empty() {
-        return Err(format!("question {number} is empty"));
+        return Err(flaw(Kind::Empty));
     }
     let key = same(&question);
+    let earlier = written
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (Part::Question(i + 1), w.question.as_str()));
     if let Some(first) = written.iter().position(|w| same(&w.question) == key) {
-        return Err(format!(
-            "question {number} repeats question {}; ask about something else",
-            first + 1
-        ));
+        return Err(flaw(Kind::Duplicate(Part::Question(first + 1))));
+    }
+    if let Some(other) = quality::duplicate(&question, earlier) {
+        return Err(flaw(Kind::Duplicate(other)));
     }
     if q.options.len() != 4 {
         return Err(format!(
             "question {number} has {} options; it needs exactly 4",
             q.options.len()
-        ));
+        )
+        .into());
     }
     let options: Vec<String> = q.options.iter().map(|o| shown(o)).collect();
     if options.iter().any(String::is_empty) {
-        return Err(format!("question {number} has an empty option"));
+        return Err(format!("question {number} has an empty option").into());
     }
     let index = correct_index(q, number)?;
     for a in 0..4 {
@@ -189,16 +206,30 @@ fn validate(
                         a + 1,
                         b + 1
                     )
-                });
+                }
+                .into());
             }
         }
     }
-    if shown(&q.explanation).is_empty() {
-        return Err(format!("question {number} has no explanation"));
+    let explanation = shown(&q.explanation);
+    if explanation.is_empty() {
+        return Err(format!("question {number} has no explanation").into());
     }
     material
         .check_citation(q.source)
-        .map_err(|e| format!("question {number}: {e}"))
+        .map_err(|e| format!("question {number}: {e}"))?;
+    let all = format!("{question}\n{}\n{explanation}", options.join("\n"));
+    // Questions may open alike ("Which of these is true?"): sameness across questions is the
+    // duplicate rule's, not the repetition rule's.
+    quality::degenerate(&part, &all, &[])?;
+    for text in options.iter().chain([&question, &explanation]) {
+        quality::soup(&part, text)?;
+    }
+    echo.check(&part, &all)?;
+    quality::language(&part, &format!("{question} {explanation}"), material.lang)?;
+    let claim = format!("{question} {}", options[index]);
+    material.grounded(part, &claim, &[q.source])?;
+    Ok(())
 }
 
 /// The question as the quiz keeps it (`q` passed [`validate`]).
@@ -249,23 +280,25 @@ impl QuizHandler {
                 },
             )
             .map_err(|e| api_error(&e))?;
-        let messages = vec![
-            WireMessage::System(system),
-            WireMessage::User(format!("Write question {number} now.")),
-        ];
-        ctx.check()?;
+        let topic = ctx.job().topic.clone();
+        let echo = Echo::new(
+            &system,
+            &[&material.passages, &topic, &written_text.join("\n")],
+        );
+        let schema = schema(material.refs.len());
+        let step = Step {
+            system,
+            ask: format!("Write question {number} now."),
+            schema: &schema,
+            max_tokens: Some(QUESTION_MAX_TOKENS),
+            budget: material.budget,
+        };
         let raw: RawQuestion = self
             .kit
-            .llm
-            .structured_within(
-                messages,
-                &schema(material.refs.len()),
-                Some(QUESTION_MAX_TOKENS),
-                |q: &RawQuestion| validate(q, number, written, material),
-                Priority::Job,
-            )
-            .await
-            .map_err(|e| api_error(&e))?;
+            .step(ctx, JobKind::Quiz, step, |q: &RawQuestion| {
+                validate(q, number, written, material, &echo)
+            })
+            .await?;
         Ok(build(&raw, number, material))
     }
 }
@@ -361,7 +394,8 @@ mod tests {
             ["Ribosome", "Mitochondrion", "Nucleus", "Golgi"],
             json!("mitochondrion"),
         );
-        validate(&first, 1, &[], &m).unwrap();
+        let echo = Echo::new("", &[]);
+        validate(&first, 1, &[], &m, &echo).unwrap();
         let first = build(&first, 1, &m);
         assert_eq!(first.answer, 1);
         assert_eq!(
@@ -373,7 +407,7 @@ mod tests {
             ["Nucleus", "Membrane", "Wall", "Vacuole"],
             json!(0),
         );
-        validate(&second, 2, std::slice::from_ref(&first), &m).unwrap();
+        validate(&second, 2, std::slice::from_ref(&first), &m, &echo).unwrap();
         assert_eq!(build(&second, 2, &m).answer, 0);
         assert_eq!(percent(0, 5), 0);
         assert_eq!(percent(3, 5), 60);
@@ -383,8 +417,12 @@ mod tests {
     #[test]
     fn bad_questions_are_named() {
         let m = material(2);
+        let echo = Echo::new("", &[]);
         let check = |raw: RawQuestion, written: &[Question]| {
-            validate(&raw, 2, written, &m).err().unwrap_or_default()
+            validate(&raw, 2, written, &m, &echo)
+                .err()
+                .map(|p| p.to_string())
+                .unwrap_or_default()
         };
         let two_correct = check(q("Q?", ["Yes", "yes", "No", "Maybe"], json!("Yes")), &[]);
         assert!(two_correct.contains("matches 2 options"), "{two_correct}");
@@ -399,7 +437,10 @@ mod tests {
         assert!(index.contains("not one of the options"), "{index}");
         let first = build(&q("Why?", ["a", "b", "c", "d"], json!("a")), 1, &m);
         let dup = check(q("why ", ["e", "f", "g", "h"], json!("e")), &[first]);
-        assert!(dup.contains("question 2 repeats question 1"), "{dup}");
+        assert!(
+            dup.contains("question 2 says the same as question 1"),
+            "{dup}"
+        );
         let three: RawQuestion = serde_json::from_value(json!({"question": "Q?",
             "options": ["a", "b", "c"], "answer": "a", "explanation": "x", "source": 1}))
         .unwrap();
@@ -415,7 +456,7 @@ mod tests {
         let general: RawQuestion = serde_json::from_value(json!({"question": "Q?",
             "options": ["a", "b", "c", "d"], "answer": "a", "explanation": "x", "source": 0}))
         .unwrap();
-        validate(&general, 1, &[], &none).unwrap();
+        validate(&general, 1, &[], &none, &echo).unwrap();
         assert_eq!(build(&general, 1, &none).source, None);
     }
 }

@@ -11,8 +11,9 @@
 //! | `guide-questions`| `{questions: [...]}`      | `stage-guide-questions` | 15 %  |
 //!
 //! Each section's request is told what the guide says so far, so the next does not repeat
-//! it. A section that does not pass its checks is sent back for one repair, then fails the
-//! job; a resumed attempt asks only for the sections not yet written. Mentor writes the
+//! it. A section that does not pass its checks (its form, and the quality gates of
+//! [`super::quality`]: every key concept supported by the passages it cites) is sent back
+//! for repair ([`Kit::step`]), then fails the job; a resumed attempt asks only for the sections not yet written. Mentor writes the
 //! Markdown itself, with headings in the learner's language and each concept's sources named,
 //! so every guide has the same sections whatever the model.
 
@@ -26,9 +27,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{api_error, Kit, Material, Params};
+use super::quality::{self, Echo, Flaw, Kind, Part};
+use super::{api_error, Kit, Material, Params, Problem, Step};
 use crate::chat::prompt::{multi_line, one_line, STUDY_GUIDE_TEMPLATE};
-use crate::llm::{JsonSchema, Priority, WireMessage};
+use crate::llm::JsonSchema;
 use crate::queue::{JobContext, JobError, JobHandler};
 
 /// The study guide job.
@@ -165,6 +167,7 @@ fn schema(section: &Section, passages: usize) -> JsonSchema {
                         "explanation": string(700),
                         "sources": {
                             "type": "array",
+                            "minItems": if passages == 0 { 0 } else { 1 },
                             "maxItems": 4,
                             "items": super::citation_schema(passages)
                         }
@@ -220,78 +223,172 @@ fn shown_questions(questions: &[String]) -> Vec<String> {
 }
 
 /// Checks the first section as the guide will show it (cleaned and capped), so text that
-/// cleaning empties (control characters) counts as missing.
-fn validate_overview(o: &Overview) -> Result<(), String> {
-    if one_line(&o.title, NAME_MAX_CHARS).is_empty() {
-        return Err("the title is empty".into());
-    }
+/// cleaning empties (control characters) counts as missing; then the quality gates.
+fn validate_overview(o: &Overview, material: &Material, echo: &Echo) -> Result<(), Problem> {
+    let title = one_line(&o.title, NAME_MAX_CHARS);
+    quality::title(&title, &material.subject)?;
+    let overview = multi_line(&o.overview, TEXT_MAX_CHARS);
+    prose(&Part::Overview, &overview, &[], material, echo)?;
+    echo.check(&Part::Title, &title)?;
     Ok(())
 }
 
-fn validate_concepts(c: &Concepts, material: &Material) -> Result<(), String> {
+/// The gates every piece of prose passes: not degenerate (counting `earlier` text too), not
+/// copied from the instructions, in the guide's language.
+fn prose(
+    part: &Part,
+    text: &str,
+    earlier: &[&str],
+    material: &Material,
+    echo: &Echo,
+) -> Result<(), Flaw> {
+    quality::degenerate(part, text, earlier)?;
+    echo.check(part, text)?;
+    quality::language(part, text, material.lang)
+}
+
+fn validate_concepts(c: &Concepts, material: &Material, echo: &Echo) -> Result<(), Problem> {
     if c.key_concepts.is_empty() {
-        return Err("there are no key concepts".into());
+        return Err(Problem::Form("there are no key concepts".into()));
     }
+    let mut earlier: Vec<(Part, String)> = Vec::new();
     for (i, c) in c.key_concepts.iter().enumerate() {
-        if one_line(&c.name, NAME_MAX_CHARS).is_empty()
-            || multi_line(&c.explanation, TEXT_MAX_CHARS).is_empty()
-        {
-            return Err(format!(
-                "key concept {} has no name or no explanation",
-                i + 1
-            ));
+        let part = Part::Concept(i + 1);
+        let name = one_line(&c.name, NAME_MAX_CHARS);
+        let explanation = multi_line(&c.explanation, TEXT_MAX_CHARS);
+        if name.is_empty() || explanation.is_empty() {
+            return Err(Flaw {
+                part,
+                kind: Kind::Empty,
+            }
+            .into());
         }
         for &n in &c.sources {
             material
                 .check_citation(n)
                 .map_err(|e| format!("key concept {}: {e}", i + 1))?;
         }
+        let text = format!("{name}. {explanation}");
+        let before: Vec<&str> = earlier.iter().map(|(_, t)| t.as_str()).collect();
+        prose(&part, &text, &before, material, echo)?;
+        quality::soup(&part, &name)?;
+        if let Some(other) =
+            quality::duplicate(&text, earlier.iter().map(|(p, t)| (p.clone(), t.as_str())))
+        {
+            return Err(Flaw {
+                part,
+                kind: Kind::Duplicate(other),
+            }
+            .into());
+        }
+        material.grounded(part.clone(), &text, &c.sources)?;
+        earlier.push((part, text));
     }
     Ok(())
 }
 
-fn validate_glossary(g: &Glossary) -> Result<(), String> {
+fn validate_glossary(g: &Glossary, material: &Material, echo: &Echo) -> Result<(), Problem> {
     if g.glossary.is_empty() {
-        return Err("the glossary is empty".into());
+        return Err(Problem::Form("the glossary is empty".into()));
     }
-    if let Some(i) = g.glossary.iter().position(|t| {
-        one_line(&t.term, NAME_MAX_CHARS).is_empty()
-            || one_line(&t.definition, LINE_MAX_CHARS).is_empty()
-    }) {
-        return Err(format!(
-            "glossary entry {} has no term or no definition",
-            i + 1
+    let mut earlier: Vec<(Part, String)> = Vec::new();
+    for (i, t) in g.glossary.iter().enumerate() {
+        let part = Part::Term(i + 1);
+        let term = one_line(&t.term, NAME_MAX_CHARS);
+        let definition = one_line(&t.definition, LINE_MAX_CHARS);
+        if term.is_empty() || definition.is_empty() {
+            return Err(Flaw {
+                part,
+                kind: Kind::Empty,
+            }
+            .into());
+        }
+        if let Some((other, _)) = earlier
+            .iter()
+            .find(|(_, e)| quality::words(e) == quality::words(&term))
+        {
+            return Err(Flaw {
+                part,
+                kind: Kind::Duplicate(other.clone()),
+            }
+            .into());
+        }
+        let before: Vec<&str> = g.glossary[..i]
+            .iter()
+            .map(|t| t.definition.as_str())
+            .collect();
+        quality::soup(&part, &term)?;
+        prose(
+            &part,
+            &format!("{term}: {definition}"),
+            &before,
+            material,
+            echo,
+        )?;
+        earlier.push((part, term));
+    }
+    Ok(())
+}
+
+fn validate_questions(q: &Questions, material: &Material, echo: &Echo) -> Result<(), Problem> {
+    let questions = shown_questions(&q.questions);
+    if questions.is_empty() {
+        return Err(Problem::Form(
+            "there are no questions to think about".into(),
         ));
     }
-    Ok(())
-}
-
-fn validate_questions(q: &Questions) -> Result<(), String> {
-    if shown_questions(&q.questions).is_empty() {
-        return Err("there are no questions to think about".into());
+    for (i, text) in questions.iter().enumerate() {
+        let part = Part::Thought(i + 1);
+        let before: Vec<&str> = questions[..i].iter().map(String::as_str).collect();
+        prose(&part, text, &before, material, echo)?;
+        let earlier = before
+            .iter()
+            .enumerate()
+            .map(|(j, t)| (Part::Thought(j + 1), *t));
+        if let Some(other) = quality::duplicate(text, earlier) {
+            return Err(Flaw {
+                part,
+                kind: Kind::Duplicate(other),
+            }
+            .into());
+        }
     }
     Ok(())
 }
 
 /// Checks the whole guide, section by section.
 #[cfg(test)]
-fn validate(a: &Answer, material: &Material) -> Result<(), String> {
-    validate_overview(&Overview {
-        title: a.title.clone(),
-        overview: a.overview.clone(),
-    })?;
+fn validate(a: &Answer, material: &Material) -> Result<(), Problem> {
+    let echo = Echo::new("", &[]);
+    validate_overview(
+        &Overview {
+            title: a.title.clone(),
+            overview: a.overview.clone(),
+        },
+        material,
+        &echo,
+    )?;
     validate_concepts(
         &Concepts {
             key_concepts: a.key_concepts.clone(),
         },
         material,
+        &echo,
     )?;
-    validate_glossary(&Glossary {
-        glossary: a.glossary.clone(),
-    })?;
-    validate_questions(&Questions {
-        questions: a.questions.clone(),
-    })
+    validate_glossary(
+        &Glossary {
+            glossary: a.glossary.clone(),
+        },
+        material,
+        &echo,
+    )?;
+    validate_questions(
+        &Questions {
+            questions: a.questions.clone(),
+        },
+        material,
+        &echo,
+    )
 }
 
 /// What the guide says so far, as the next section's request is told it: title, overview,
@@ -393,7 +490,7 @@ impl StudyGuideHandler {
         material: &Material,
         index: usize,
         so_far: String,
-        validate: impl Fn(&T) -> Result<(), String> + Send,
+        validate: impl Fn(&T, &Echo) -> Result<(), Problem> + Send + Sync,
     ) -> Result<T, JobError> {
         let section = &SECTIONS[index];
         if let Some(done) = ctx.checkpoint_as::<T>(section.checkpoint) {
@@ -409,7 +506,7 @@ impl StudyGuideHandler {
                     notebook_title => one_line(&material.notebook_title, 200),
                     passages => &material.passages,
                     section => section.id,
-                    so_far,
+                    so_far => &so_far,
                 },
             )
             .map_err(|e| api_error(&e))?;
@@ -419,20 +516,26 @@ impl StudyGuideHandler {
             "glossary" => "Write the glossary now.",
             _ => "Write the questions to think about now.",
         };
-        let messages = vec![WireMessage::System(system), WireMessage::User(ask.into())];
-        ctx.check()?;
+        let topic = ctx.job().topic.clone();
+        let learners = [
+            material.passages.as_str(),
+            topic.as_str(),
+            so_far.as_str(),
+            material.notebook_title.as_str(),
+        ];
+        let echo = Echo::new(&system, &learners);
+        let schema = schema(section, material.refs.len());
+        let step = Step {
+            system,
+            ask: ask.into(),
+            schema: &schema,
+            max_tokens: Some(section.max_tokens),
+            budget: material.budget,
+        };
         let answer: T = self
             .kit
-            .llm
-            .structured_within(
-                messages,
-                &schema(section, material.refs.len()),
-                Some(section.max_tokens),
-                validate,
-                Priority::Job,
-            )
-            .await
-            .map_err(|e| api_error(&e))?;
+            .step(ctx, JobKind::StudyGuide, step, |t: &T| validate(t, &echo))
+            .await?;
         // The stage goes on to the next section (the last one's stays until the end).
         let next = (index + 1).min(SECTIONS.len() - 1);
         ctx.step_done_at(
@@ -474,11 +577,13 @@ impl JobHandler for StudyGuideHandler {
             let material = Material::gather(&self.kit, ctx, lang).await?;
             let m = &material;
             let overview: Overview = self
-                .section(ctx, m, 0, String::new(), validate_overview)
+                .section(ctx, m, 0, String::new(), |o, echo| {
+                    validate_overview(o, m, echo)
+                })
                 .await?;
             let concepts: Concepts = self
-                .section(ctx, m, 1, so_far(Some(&overview), None, None), |c| {
-                    validate_concepts(c, m)
+                .section(ctx, m, 1, so_far(Some(&overview), None, None), |c, echo| {
+                    validate_concepts(c, m, echo)
                 })
                 .await?;
             let glossary: Glossary = self
@@ -487,7 +592,7 @@ impl JobHandler for StudyGuideHandler {
                     m,
                     2,
                     so_far(Some(&overview), Some(&concepts), None),
-                    validate_glossary,
+                    |g, echo| validate_glossary(g, m, echo),
                 )
                 .await?;
             let questions: Questions = self
@@ -496,7 +601,7 @@ impl JobHandler for StudyGuideHandler {
                     m,
                     3,
                     so_far(Some(&overview), Some(&concepts), Some(&glossary)),
-                    validate_questions,
+                    |q, echo| validate_questions(q, m, echo),
                 )
                 .await?;
             let answer = Answer {
@@ -536,12 +641,19 @@ mod tests {
                     title: "Notes".into(),
                 },
             ],
+            texts: vec![
+                "Le noyau contient l'ADN.".into(),
+                "La membrane filtre ce qui entre dans la cellule.".into(),
+            ],
+            subject: quality::content("Cellules noyau ADN membrane filtre cellule"),
             prompts: Prompts::builtin(),
             language: "French (français)",
+            lang: Lang::FrFr,
+            budget: 3_000,
         };
         let a: Answer = serde_json::from_value(json!({
             "title": "La cellule", "overview": "Tout sur la cellule.",
-            "key_concepts": [{"name": "Membrane", "explanation": "Elle filtre.", "sources": [2, 2]}],
+            "key_concepts": [{"name": "Membrane", "explanation": "Elle filtre la cellule.", "sources": [2, 2]}],
             "glossary": [{"term": "ATP", "definition": "Énergie."}],
             "questions": ["Pourquoi ?", " "]
         }))
@@ -567,19 +679,40 @@ mod tests {
         }
         assert_eq!(g.sources.len(), 1);
         let bad: Answer = serde_json::from_value(json!({
-            "title": "T", "overview": "", "key_concepts": [{"name": "X", "explanation": "Y", "sources": [3]}],
+            "title": "La cellule", "overview": "", "key_concepts": [{"name": "X", "explanation": "Y", "sources": [3]}],
             "glossary": [{"term": "a", "definition": "b"}], "questions": ["q"]
         }))
         .unwrap();
         assert!(validate(&bad, &material)
             .unwrap_err()
+            .to_string()
             .contains("not a passage number"));
         let empty: Answer = serde_json::from_value(json!({
-            "title": "T", "overview": "", "key_concepts": [], "glossary": [], "questions": []
+            "title": "La cellule", "overview": "", "key_concepts": [], "glossary": [], "questions": []
         }))
         .unwrap();
         assert!(validate(&empty, &material)
             .unwrap_err()
+            .to_string()
             .contains("no key concepts"));
+        // The gates: a concept its passage does not support, a title that names nothing.
+        let unsupported: Answer = serde_json::from_value(json!({
+            "title": "La cellule", "overview": "", "key_concepts": [{"name": "Saturne",
+            "explanation": "Ses anneaux sont faits de glace.", "sources": [1]}],
+            "glossary": [{"term": "a", "definition": "b"}], "questions": ["q"]
+        }))
+        .unwrap();
+        let e = validate(&unsupported, &material).unwrap_err().to_string();
+        assert!(
+            e.contains("key concept 1 is not supported by passage 1"),
+            "{e}"
+        );
+        let titled: Answer = serde_json::from_value(json!({
+            "title": "titlme", "overview": "", "key_concepts": [],
+            "glossary": [], "questions": []
+        }))
+        .unwrap();
+        let e = validate(&titled, &material).unwrap_err().to_string();
+        assert!(e.contains("does not name the subject"), "{e}");
     }
 }

@@ -12,6 +12,7 @@ mod gate;
 pub mod local;
 mod stream;
 mod structured;
+pub mod window;
 mod wire;
 
 use std::path::PathBuf;
@@ -73,6 +74,10 @@ struct Inner {
     local_gate: Gate,
     /// In `auto`, the last choice and when it was made.
     chosen: Mutex<Option<(Instant, Choice)>>,
+    /// `llm.context_tokens` (0: learn it).
+    context_tokens: u32,
+    /// What the server's window is known to be.
+    window: Mutex<window::Known>,
 }
 
 /// `llm.provider`.
@@ -196,6 +201,8 @@ impl Llm {
                 local: None,
                 local_gate: Gate::new(1),
                 chosen: Mutex::new(None),
+                context_tokens: config.context_tokens,
+                window: Mutex::new(window::Known::default()),
             }),
         })
     }
@@ -248,6 +255,8 @@ impl Llm {
             local: i.local.clone(),
             local_gate: i.local_gate.clone(),
             chosen: Mutex::new(None),
+            context_tokens: i.context_tokens,
+            window: Mutex::new(window::Known::default()),
         };
         change(&mut inner);
         Llm {
@@ -401,6 +410,10 @@ impl Llm {
         }
         let i = &self.inner;
         let url = i.url.as_str();
+        let mut body = body;
+        if let Some(n) = self.num_ctx() {
+            body["options"] = serde_json::json!({ "num_ctx": n });
+        }
         let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::Internal {
             message: format!("cannot encode the model request: {e}"),
         })?;

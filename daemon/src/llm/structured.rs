@@ -50,12 +50,17 @@ impl Llm {
             .ask(&messages, schema, use_schema, max_tokens, priority)
             .await
         {
-            Err(ApiError::LlmStatus {
-                status: 400 | 404 | 422 | 501,
-                message,
-                ..
-            }) if use_schema && mode == StructuredMode::Auto => {
-                tracing::debug!(%message, "response_format refused; trying instructions");
+            // A prompt too big for the window is not a refusal of the schema.
+            Err(
+                e @ ApiError::LlmStatus {
+                    status: 400 | 404 | 422 | 501,
+                    ..
+                },
+            ) if use_schema
+                && mode == StructuredMode::Auto
+                && super::window::overflow(&e).is_none() =>
+            {
+                tracing::debug!(error = %e, "response_format refused; trying instructions");
                 let text = self
                     .ask(&messages, schema, false, max_tokens, priority)
                     .await?;

@@ -50,6 +50,11 @@ pub enum JobError {
     /// at once, keeping its checkpoints, and the attempt is not counted.
     #[error("preempted")]
     Preempted,
+    /// The step's prompt did not fit the model's context window; the job has recorded a
+    /// smaller budget and goes back to the queue at once, keeping its checkpoints, the
+    /// attempt not counted.
+    #[error("refit")]
+    Refit,
     /// The worker no longer holds the job (its lease ran out and another took it).
     #[error("lease lost")]
     LeaseLost,
@@ -391,8 +396,16 @@ async fn run_one(queue: &Arc<Queue>, lease: Lease, worker: u32, claim_next: bool
         Ended::Done(Err(JobError::Throttled { message, wait })) => {
             queue.transient_finish(&lease, message, FailureKind::Exhausted, wait)
         }
-        Ended::Done(Err(JobError::Preempted)) => {
-            tracing::debug!(job = %job.id, "job step preempted by a chat; back to the queue");
+        Ended::Done(Err(e @ (JobError::Preempted | JobError::Refit))) => {
+            match e {
+                JobError::Refit => tracing::info!(
+                    job = %job.id,
+                    "job step did not fit the model's context; again with fewer passages"
+                ),
+                _ => {
+                    tracing::debug!(job = %job.id, "job step preempted by a chat; back to the queue")
+                }
+            }
             Finish::Requeue {
                 run_at: mentor_shared::time::Timestamp::now(),
                 message: None,

@@ -199,10 +199,19 @@ fn entry_lines(entry: &Entry, l: &Localizer, theme: Theme, width: u16) -> Vec<Li
                         _ => out.push(Line::from(vec![Span::raw("  "), cursor])),
                     }
                 }
-                MessageState::Stopped => out.push(Line::from(vec![
-                    Span::raw("  "),
-                    Span::styled(format!("⏹ {}", t!(l, "tui-stopped")), theme.dim()),
-                ])),
+                MessageState::Stopped => {
+                    // Stopped by Mentor (a loop) says why; stopped by the learner needs not.
+                    let mark = match &m.error {
+                        Some(e) => format!("⏹ {} — {}", t!(l, "tui-stopped"), e.localize(l)),
+                        None => format!("⏹ {}", t!(l, "tui-stopped")),
+                    };
+                    out.extend(markdown::wrap(
+                        vec![Span::styled(mark, theme.dim())],
+                        width,
+                        vec![Span::raw("  ")],
+                        indent(),
+                    ));
+                }
                 MessageState::Failed => {
                     let reason = m
                         .error

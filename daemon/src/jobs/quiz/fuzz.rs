@@ -119,7 +119,7 @@ fn fuzz_quiz_validation_accepts_only_good_quizzes() {
                 continue;
             };
             let number = written.len() + 1;
-            if validate(&q, number, &written, m).is_ok() {
+            if validate(&q, number, &written, m, &Echo::new("", &[])).is_ok() {
                 written.push(build(&q, number, m));
             }
         }
@@ -155,10 +155,13 @@ fn regression_control_characters_are_not_text() {
         (q("Q?", ["a", "\u{1}", "c", "d"], "x"), "empty option"),
         (q("Q?", ["a", "b", "c", "d"], "\u{7f}"), "no explanation"),
     ] {
-        let e = validate(&raw(json), 1, &[], &m).err().unwrap_or_default();
+        let e = validate(&raw(json), 1, &[], &m, &Echo::new("", &[]))
+            .err()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         assert!(e.contains(problem), "{problem}: {e}");
     }
-    validate(&raw(good), 1, &[], &m).unwrap();
+    validate(&raw(good), 1, &[], &m, &Echo::new("", &[])).unwrap();
 }
 
 /// Options that differ only past the length kept, or only in what cleaning changes, are the
@@ -179,7 +182,10 @@ fn regression_options_alike_once_cleaned_are_the_same() {
     ] {
         let json = json!({"question": "Q?", "options": options, "answer": 3,
             "explanation": "x", "source": 0});
-        let e = validate(&raw(json), 1, &[], &m).err().unwrap_or_default();
+        let e = validate(&raw(json), 1, &[], &m, &Echo::new("", &[]))
+            .err()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         assert!(
             e.contains("options 1 and 2 are the same"),
             "{options:?}: {e}"

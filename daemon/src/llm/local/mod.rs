@@ -188,6 +188,12 @@ impl Local {
         Local { shared, commands }
     }
 
+    /// Tokens one request may have (its sequence's share of the context).
+    pub fn window(&self) -> u32 {
+        let s = &self.shared.settings;
+        s.context_tokens / s.sequences.max(1)
+    }
+
     /// The model file.
     pub fn path(&self) -> &Path {
         &self.shared.path

@@ -17,6 +17,8 @@
 //! model) inside this process, no binaries needed. `local-llm` compares the local model with
 //! llama.cpp's `llama-server` (see `local_llm.rs` and `tests/llama-server/build.sh`);
 //! `contention` measures how long a chat waits while a job generates (`contention.rs`).
+//! `quality` runs the release binaries on the held-out documents with the built-in model and
+//! judges what they make (`quality.rs`).
 //!
 //! Adding a scenario: write `fn scenario_x(bench: &Bench) -> Result<Report>` and list it in
 //! [`SCENARIOS`].
@@ -38,6 +40,7 @@ mod contention;
 mod local_llm;
 mod podcast;
 mod push;
+mod quality;
 mod queue;
 mod soak;
 mod tui;
@@ -56,6 +59,7 @@ const SCENARIOS: &[(&str, ScenarioFn)] = &[
     ("soak", soak::scenario_soak),
     ("local-llm", local_llm::scenario_local_llm),
     ("contention", contention::scenario_contention),
+    ("quality", quality::scenario_quality),
 ];
 
 /// Scenarios that run no `mentor` or `mentord` binary (so need none built).

@@ -71,7 +71,10 @@ pub fn state_mark(l: &Localizer, message: &ChatMessage) -> Option<String> {
     match message.state {
         MessageState::Complete => None,
         MessageState::Streaming => Some(t!(l, "chat-mark-streaming")),
-        MessageState::Stopped => Some(t!(l, "chat-mark-stopped")),
+        MessageState::Stopped => Some(match &message.error {
+            Some(e) => format!("{} {}", t!(l, "chat-mark-stopped"), e.localize(l)),
+            None => t!(l, "chat-mark-stopped"),
+        }),
         MessageState::Failed => {
             let reason = message
                 .error
