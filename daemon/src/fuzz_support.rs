@@ -42,8 +42,38 @@ pub(crate) fn tricky_text() -> impl Strategy<Value = String> {
 pub(crate) fn mostly_words() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[A-Za-z][a-z ]{0,6}",
+        3 => sentence(),
         1 => tricky_text(),
     ]
+}
+
+/// Words of the test material's passages (see `jobs::test_material`) and others.
+const VOCABULARY: &[&str] = &[
+    "mitochondria",
+    "make",
+    "ATP",
+    "energy",
+    "cell",
+    "nucleus",
+    "holds",
+    "DNA",
+    "ribosomes",
+    "build",
+    "proteins",
+    "membrane",
+    "filters",
+    "sugar",
+    "light",
+    "water",
+    "enzymes",
+    "split",
+];
+
+/// A sentence of 3 to 8 words of [`VOCABULARY`]: text with substance, for the checks that
+/// want some.
+pub(crate) fn sentence() -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(VOCABULARY), 3..9)
+        .prop_map(|words| format!("{}.", words.join(" ")))
 }
 
 /// Checks, at the end of a property over `cases` cases, that the generator reached the

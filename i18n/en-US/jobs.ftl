@@ -141,6 +141,7 @@ quality-part-thought = question to think about { $n }
 quality-part-outline = the outline
 quality-part-segment = segment { $n }
 quality-part-episode = the episode
+quality-part-answer = the model's answer
 quality-empty = { $part } is empty
 quality-repeated-sentence = { $part } repeats the same sentence again and again (“{ $text }”)
 quality-repeated-run = { $part } repeats “{ $text }” over and over
@@ -149,10 +150,17 @@ quality-soup = { $part } is digits and symbols, not words (“{ $text }”)
 quality-echo = { $part } copies Mentor's instructions to the model (“{ $text }”)
 quality-title = the title “{ $title }” does not name the subject
 quality-duplicate = { $part } says the same as { $other }
+quality-duplicate-within = { $part } says the same thing twice
 quality-uncited = { $part } cites no passage of the sources
 quality-ungrounded = { $part } is not supported by passage { $passage }, which it cites
 quality-language = { $part } is not in the language asked ({ $language })
-quality-length = { $part } would last about { $minutes } min when spoken; this format and length promise { $least } to { $most } min
+quality-length = { $part } would last about { $minutes } min when spoken ({ $words } words); this format and length promise { $least } to { $most } min
+quality-same-options = { $part } has two options that are the same (options { $a } and { $b })
+quality-no-answer = { $part } has no right answer among its options
+quality-one-voice = in { $part } only one host speaks
+quality-thin = { $part } says too little ({ $found } words of substance where it needs { $needed })
+quality-restated = { $part } only repeats its own name
+quality-meta = { $part } talks about questions, answers and passages instead of the subject
 quality-failed = { $kind ->
     [podcast] The podcast
     [quiz] The quiz

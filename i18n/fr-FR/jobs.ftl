@@ -141,6 +141,7 @@ quality-part-thought = la question de réflexion { $n }
 quality-part-outline = le plan
 quality-part-segment = la partie { $n }
 quality-part-episode = l’épisode
+quality-part-answer = la réponse du modèle
 quality-empty = { $part } est vide
 quality-repeated-sentence = { $part } répète sans cesse la même phrase (« { $text } »)
 quality-repeated-run = { $part } répète « { $text } » en boucle
@@ -149,10 +150,17 @@ quality-soup = { $part } n’est fait que de chiffres et de symboles, pas de mot
 quality-echo = { $part } recopie les instructions de Mentor au modèle (« { $text } »)
 quality-title = le titre « { $title } » ne nomme pas le sujet
 quality-duplicate = { $part } dit la même chose que { $other }
+quality-duplicate-within = { $part } dit deux fois la même chose
 quality-uncited = { $part } ne cite aucun passage des sources
 quality-ungrounded = { $part } n’est pas appuyée par le passage { $passage }, qu’elle cite
 quality-language = { $part } n’est pas dans la langue demandée ({ $language })
-quality-length = { $part } durerait environ { $minutes } min à l’oral ; ce format et cette longueur promettent { $least } à { $most } min
+quality-length = { $part } durerait environ { $minutes } min à l’oral ({ $words } mots) ; ce format et cette longueur promettent { $least } à { $most } min
+quality-same-options = { $part } a deux options identiques (les options { $a } et { $b })
+quality-no-answer = { $part } n’a pas de bonne réponse parmi ses options
+quality-one-voice = dans { $part }, un seul des deux animateurs parle
+quality-thin = { $part } en dit trop peu ({ $found } mots qui comptent, il en faut { $needed })
+quality-restated = { $part } ne fait que répéter son propre nom
+quality-meta = { $part } parle de questions, de réponses et de passages au lieu du sujet
 quality-failed = { $kind ->
     [podcast] Le podcast
     [quiz] Le quiz

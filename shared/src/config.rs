@@ -87,6 +87,10 @@ pub struct LocalLlmConfig {
     /// Tokens one reply may have at most (a small model can go on and on); a job's JSON
     /// answer is bounded by its schema instead.
     pub max_answer_tokens: u32,
+    /// The DRY ("don't repeat yourself") penalty on replies in words: how strongly a reply
+    /// is kept from repeating what it said (llama.cpp's `dry_multiplier`); 0 turns it off.
+    /// Jobs' JSON answers never get it.
+    pub dry_multiplier: f32,
 }
 
 impl Default for LocalLlmConfig {
@@ -98,9 +102,13 @@ impl Default for LocalLlmConfig {
             threads: 0,
             unload_after_secs: 600,
             max_answer_tokens: 1024,
+            dry_multiplier: DEFAULT_DRY_MULTIPLIER,
         }
     }
 }
+
+/// `llm.local.dry_multiplier` by default (see docs/performance.md, `quality`).
+pub const DEFAULT_DRY_MULTIPLIER: f32 = 0.8;
 
 /// The smallest window `llm.context_tokens` may set (other than 0, learn it).
 pub const CONTEXT_MIN_TOKENS: u32 = 1_024;
@@ -670,6 +678,12 @@ impl Config {
             ));
         }
         range("llm.local.threads", local.threads.into(), 0, 1024)?;
+        if !(0.0..=5.0).contains(&local.dry_multiplier) {
+            return Err((
+                "llm.local.dry_multiplier".into(),
+                ConfigProblem::OutOfRange { min: 0, max: 5 },
+            ));
+        }
         range(
             "llm.local.max_answer_tokens",
             local.max_answer_tokens.into(),

@@ -108,7 +108,7 @@ pub fn good_answer(request: &Value) -> Reply {
                 "question": format!("{} {number}: {}", w.question, w.which),
                 "options": [w.wrong[0], cap(&answer, 190), w.wrong[1], w.wrong[2]],
                 "answer": 1,
-                "explanation": format!("{} {source} {}", w.passage, w.says),
+                "explanation": format!("{} {source} {} {}", w.passage, w.says, cap(&answer, 300)),
                 "source": source,
             }))
         }
@@ -125,7 +125,8 @@ pub fn good_answer(request: &Value) -> Reply {
                     .filter_map(|p| {
                         let first = asked.passage_sentences(p).into_iter().next()?;
                         let name = long_words(&first).into_iter().next()?;
-                        Some(json!({"name": name, "explanation": first, "sources": [p]}))
+                        let explanation = format!("{first} {}", w.sentence(800 + p));
+                        Some(json!({"name": name, "explanation": explanation, "sources": [p]}))
                     })
                     .collect()
             };
@@ -354,7 +355,7 @@ const ENGLISH: Words = Words {
         "Birds photosynthesize with feathers.",
     ],
     passage: "Passage",
-    says: "says so.",
+    says: "says:",
     matters: "Why does this matter for",
     fallback: "Mitochondria turn sugar into energy for the whole cell.",
     subjects: [
@@ -407,7 +408,7 @@ const FRENCH: Words = Words {
         "Les oiseaux font la photosynthèse avec leurs plumes.",
     ],
     passage: "Le passage",
-    says: "le dit.",
+    says: "dit :",
     matters: "Pourquoi est-ce important pour",
     fallback: "Les mitochondries transforment le sucre en énergie pour la cellule.",
     subjects: [

@@ -74,6 +74,19 @@ pub const TURN_WORD_SHARE: f64 = 0.4;
 pub const MIN_SUPPORTED_TURNS: f64 = 0.5;
 /// Plausible speaking rates (words per minute) of a podcast's audio.
 pub const WORDS_PER_MINUTE: (f64, f64) = (100.0, 260.0);
+/// Words a quiz question needs at least (a question that teaches names its subject).
+pub const MIN_QUESTION_WORDS: usize = 3;
+/// Words an explanation, a concept's explanation, an overview, a definition and a question
+/// to think about need at least.
+pub const MIN_EXPLANATION_WORDS: usize = 4;
+/// See [`MIN_EXPLANATION_WORDS`].
+pub const MIN_CONCEPT_WORDS: usize = 10;
+/// See [`MIN_EXPLANATION_WORDS`].
+pub const MIN_OVERVIEW_WORDS: usize = 12;
+/// See [`MIN_EXPLANATION_WORDS`].
+pub const MIN_DEFINITION_WORDS: usize = 3;
+/// See [`MIN_EXPLANATION_WORDS`].
+pub const MIN_THOUGHT_WORDS: usize = 4;
 
 /// What the judge says about one artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +219,15 @@ fn quiz(q: &Value, src: &SourceIndex, r: &mut Reasons) {
                 format!("question {n} is not made of words: “{}”", short(text)),
             );
         }
+        if letter_words(text).len() < MIN_QUESTION_WORDS {
+            r.add(
+                "thin",
+                format!(
+                    "question {n} is too short to ask anything: “{}”",
+                    short(text)
+                ),
+            );
+        }
         let options: Vec<&str> = question
             .get("options")
             .and_then(Value::as_array)
@@ -237,6 +259,23 @@ fn quiz(q: &Value, src: &SourceIndex, r: &mut Reasons) {
             continue;
         };
         let explanation = text_of(question, "explanation");
+        if letter_words(explanation).len() < MIN_EXPLANATION_WORDS {
+            r.add(
+                "thin",
+                format!(
+                    "question {n}'s explanation explains nothing: “{}”",
+                    short(explanation)
+                ),
+            );
+        }
+        for field in options.iter().copied().chain([text, explanation]) {
+            if self_reference(field) {
+                r.add(
+                    "self-reference",
+                    format!("question {n} is about the quiz itself: “{}”", short(field)),
+                );
+            }
+        }
         prose.push_str(text);
         prose.push('\n');
         prose.push_str(explanation);
@@ -291,6 +330,7 @@ fn study_guide(g: &Value, src: &SourceIndex, r: &mut Reasons) {
             "the study guide has no concept heading (### line)",
         );
     }
+    guide_substance(markdown, r);
     if !src.is_empty() {
         let mut judged = 0;
         let mut missing = Vec::new();
@@ -1113,6 +1153,88 @@ fn tokens(text: &str) -> Vec<String> {
 
 /// Whether a (trimmed) token is a word of a plausible length: letters, maybe joined by `'` or
 /// `-`, 1 to 24 of them, with a vowel when 5 or more.
+/// Whether `text` speaks of the quiz's own parts ("question 2", "option 3", "passage 1",
+/// "the answer is"): a quiz about itself teaches nothing.
+fn self_reference(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let numbered = words.windows(2).any(|w| {
+        matches!(
+            w[0].as_str(),
+            "question" | "questions" | "option" | "options" | "passage" | "passages"
+        ) && w[1].chars().all(|c| c.is_ascii_digit())
+    });
+    let told = text.to_lowercase().contains("the answer is");
+    numbered || told
+}
+
+/// The informative parts of a study guide's Markdown, each long enough to say something:
+/// the overview (under the title), each concept's explanation (under its `###`), each
+/// glossary definition (and not the term again), each question to think about.
+fn guide_substance(markdown: &str, r: &mut Reasons) {
+    let mut sections = markdown.split("\n## ");
+    let head = sections.next().unwrap_or("");
+    let overview: String = head.lines().skip(1).collect::<Vec<_>>().join(" ");
+    if letter_words(&overview).len() < MIN_OVERVIEW_WORDS {
+        r.add(
+            "thin",
+            format!("the overview says almost nothing: “{}”", short(&overview)),
+        );
+    }
+    for (i, section) in sections.enumerate() {
+        let mut lines = section.lines();
+        let _heading = lines.next();
+        let body: Vec<&str> = lines.collect();
+        // The sections in order: key concepts, glossary, questions, sources.
+        match i {
+            0 => {
+                for concept in section.split("\n### ").skip(1) {
+                    let mut lines = concept.lines();
+                    let name = lines.next().unwrap_or("");
+                    let explanation: String = lines
+                        .filter(|l| !(l.starts_with('*') && l.ends_with('*')))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if letter_words(&explanation).len() < MIN_CONCEPT_WORDS {
+                        r.add(
+                            "thin",
+                            format!("the concept “{}” is not explained", short(name)),
+                        );
+                    }
+                }
+            }
+            1 => {
+                for line in body.iter().filter_map(|l| l.strip_prefix("- **")) {
+                    let (term, definition) = line.split_once("**").unwrap_or((line, ""));
+                    let definition = definition.trim_start_matches([':', ' ', '\u{a0}']);
+                    let same = normalize(term) == normalize(definition);
+                    if same || letter_words(definition).len() < MIN_DEFINITION_WORDS {
+                        r.add(
+                            "thin",
+                            format!("the glossary does not define “{}”", short(term)),
+                        );
+                    }
+                }
+            }
+            2 => {
+                for line in body.iter().filter(|l| !l.trim().is_empty()) {
+                    let text = line.split_once(". ").map_or(*line, |(_, t)| t);
+                    if letter_words(text).len() < MIN_THOUGHT_WORDS {
+                        r.add(
+                            "thin",
+                            format!("a question to think about asks nothing: “{}”", short(text)),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn wordlike(token: &str) -> bool {
     const VOWELS: &str = "aeiouyàâäéèêëîïôöùûüÿæœ";
     let letters = token.chars().filter(|c| c.is_alphabetic()).count();
@@ -1320,6 +1442,9 @@ mod tests {
 
     const ZSTD_GUIDE: &str = "# Zstandard study guide
 
+Zstandard is a fast lossless compression algorithm with a tunable trade-off between speed \
+and ratio, and a dictionary mode for small data.
+
 ## Key concepts
 
 ### 1. Lossless compression
@@ -1374,6 +1499,37 @@ data dramatically.
     }
 
     // --- good artifacts pass ------------------------------------------------------------------
+
+    #[test]
+    fn garbage_that_passed_an_earlier_judge_is_caught() {
+        // What SmolLM2-135M wrote for shared-mime-info-spec.pdf, and both the quality gates
+        // and this judge once passed.
+        let quiz = serde_json::json!({"title": "Quiz: Shared MIME-info Database",
+            "language": "en-US", "questions": [
+            {"question": "Question 1", "options": ["1", "2", "3", "4"], "answer": 1,
+             "explanation": "Question 1 asks for an answer, but only accepts choices."},
+            {"question": "Question 2", "options": ["1. Question 1", "2. Question 2",
+             "Question 1", "Question 2"], "answer": 0,
+             "explanation": "This is a passage 2, and it is written in English."}]});
+        let v = judge(
+            "quiz",
+            &quiz,
+            "The Shared MIME-info Database specification.",
+        );
+        assert!(!v.usable && v.has("thin") && v.has("self-reference"), "{v}");
+        let guide = serde_json::json!({"title": "Sharing MIME-info Database",
+            "language": "en-US", "markdown": "# Sharing MIME-info Database\n\nThe Shared \
+            MIME-info Database\n\n## Key concepts\n\n### 1. The Shared MIME-info Database\n\n\
+            The Shared MIME-info Database\n\n*Sources: spec*\n\n## Glossary\n\n- \
+            **sharing-mime-info-database**: The Shared MIME-info Database\n\n## Questions \
+            to think about\n\n1. what\n"});
+        let v = judge(
+            "study_guide",
+            &guide,
+            "The Shared MIME-info Database specification shares MIME types.",
+        );
+        assert!(!v.usable && v.has("thin"), "{v}");
+    }
 
     #[test]
     fn a_good_quiz_from_a_real_document_passes() {
@@ -1474,6 +1630,9 @@ data dramatically.
     #[test]
     fn a_french_study_guide_of_an_english_document_passes() {
         let markdown = "# Guide d'étude : les UID sous systemd
+
+Sous systemd, les UID sont découpés en plages : le système, les utilisateurs ordinaires, les \
+utilisateurs dynamiques et les conteneurs ont chacun la leur.
 
 ## Notions clés
 

@@ -487,7 +487,7 @@ fn the_artifacts_panel_takes_a_quiz_retries_and_cancels_and_the_view_reconnects(
     let wrong = letter_of(&screen, "Sunlight melts granite");
     pane.type_text(&right.to_string());
     pane.wait("the feedback", |s| {
-        s.contains("Right!") && s.contains("Passage 1 says so")
+        s.contains("Right!") && s.contains("Passage 1 says:")
     });
     pane.press(&["Enter"]);
     pane.wait("the second question", |s| s.contains("Question 2 of 2"));

@@ -36,9 +36,33 @@ const PASSAGE_CANDIDATES: u32 = 60;
 const STEP_ATTEMPTS: usize = 2;
 /// The share of the model's window (in percent) the passages may take; the rest is for the
 /// instructions, what the artifact says so far, and the answer.
-const PASSAGES_WINDOW_PERCENT: u32 = 40;
+const PASSAGES_WINDOW_PERCENT: u32 = 35;
 /// Tokens of answer room a step needs at least once its prompt is in the window.
 const MIN_ANSWER_TOKENS: u32 = 256;
+/// What the model is told when its answer is sent back (here and in `llm::structured`).
+const REPAIR_WORDS: [&str; 2] = [
+    "An earlier answer could not be used. Do not make that mistake again.",
+    "Your answer could not be used. Answer again with only the corrected JSON, matching the \
+     schema, and no other text.",
+];
+
+/// Every string of an answer, one a line (what the learner would read of it).
+fn answer_text<T: Serialize>(answer: &T) -> String {
+    fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(answer) {
+        collect(&v, &mut out);
+    }
+    out.join("\n")
+}
+
 /// The checkpoint of a smaller passages budget, recorded when a step did not fit.
 const FIT_CHECKPOINT: &str = "fit";
 
@@ -363,7 +387,7 @@ impl Kit {
     /// reason, up to [`STEP_ATTEMPTS`] times in all. A flaw that remains fails the job for
     /// good with the flaw named, in the daemon's language (and, for the built-in model, how
     /// to get a stronger one).
-    pub async fn step<T: DeserializeOwned>(
+    pub async fn step<T: DeserializeOwned + Serialize>(
         &self,
         ctx: &JobContext,
         kind: JobKind,
@@ -371,13 +395,28 @@ impl Kit {
         check: impl Fn(&T) -> Result<(), Problem> + Send + Sync,
     ) -> Result<T, JobError> {
         let last: Mutex<Option<quality::Flaw>> = Mutex::new(None);
-        let validate = |t: &T| match check(t) {
-            Ok(()) => Ok(()),
-            Err(Problem::Form(s)) => Err(s),
-            Err(Problem::Flaw(f)) => {
-                let s = f.for_model();
-                *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
-                Err(s)
+        // What the model was told about its earlier answers, which a small model copies
+        // into the next one.
+        let told: Mutex<Vec<String>> =
+            Mutex::new(REPAIR_WORDS.iter().map(|s| s.to_string()).collect());
+        let validate = |t: &T| {
+            let checked = check(t).and_then(|()| {
+                let told = told.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+                let said = answer_text(t);
+                quality::Echo::new(&told, &[]).check(&quality::Part::Answer, &said)?;
+                Ok(())
+            });
+            match checked {
+                Ok(()) => Ok(()),
+                Err(Problem::Form(s)) => Err(s),
+                Err(Problem::Flaw(f)) => {
+                    let s = f.for_model();
+                    told.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(s.clone());
+                    *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+                    Err(s)
+                }
             }
         };
         let mut ask = step.ask.clone();
@@ -416,7 +455,17 @@ impl Kit {
                 .take()
                 .filter(|f| reason.ends_with(&f.for_model()));
             let Some(flaw) = flaw else {
-                return Err(api_error(&ApiError::LlmOutput { reason }));
+                let error = ApiError::LlmOutput { reason };
+                // The built-in model's answers broke Mentor's rules: say how to get a
+                // stronger one.
+                return Err(match self.llm.choice().await {
+                    Choice::Local => JobError::Permanent(format!(
+                        "{} {}",
+                        error.localize(i18n::ui()),
+                        t!(i18n::ui(), "quality-hint-builtin")
+                    )),
+                    Choice::Server => api_error(&error),
+                });
             };
             tracing::info!(job = %ctx.job().id, attempt, flaw = %flaw.for_model(), "a piece failed the quality gates");
             if attempt == STEP_ATTEMPTS {

@@ -35,7 +35,7 @@ use serde_json::json;
 
 use super::files::{ArtifactFiles, CLIPS_DIR, PODCAST_FILE};
 use super::quality::{self, Echo, Flaw, Kind, Part};
-use super::{api_error, Kit, Material, Params, Step};
+use super::{api_error, Kit, Material, Params, Problem, Step};
 use crate::chat::prompt::{
     multi_line, one_line, PODCAST_OUTLINE_TEMPLATE, PODCAST_SEGMENT_TEMPLATE,
 };
@@ -47,6 +47,9 @@ use crate::tts::{wav, Speech, TtsError};
 pub const PAUSE_MS: u32 = 350;
 /// Longest turn kept, in characters.
 const TURN_MAX_CHARS: usize = 1_500;
+/// Longest turn the schema lets the model write (a turn is one or a few sentences; bounded,
+/// a segment's answer fits the window with room for its repair).
+const TURN_SCHEMA_CHARS: usize = 600;
 /// Longest title (the episode's, a segment's) kept, in characters.
 const TITLE_MAX_CHARS: usize = 200;
 /// Longest outline point kept, in characters.
@@ -105,7 +108,7 @@ fn outline_schema(segments: usize) -> JsonSchema {
             "additionalProperties": false,
             "required": ["title", "segments"],
             "properties": {
-                "title": { "type": "string" },
+                "title": { "type": "string", "maxLength": 120 },
                 "segments": {
                     "type": "array",
                     "minItems": segments,
@@ -115,11 +118,12 @@ fn outline_schema(segments: usize) -> JsonSchema {
                         "additionalProperties": false,
                         "required": ["title", "points"],
                         "properties": {
-                            "title": { "type": "string" },
+                            "title": { "type": "string", "maxLength": 120 },
                             "points": {
                                 "type": "array",
                                 "minItems": 1,
-                                "items": { "type": "string" }
+                                "maxItems": 4,
+                                "items": { "type": "string", "maxLength": 300 }
                             }
                         }
                     }
@@ -140,13 +144,14 @@ fn segment_schema(hosts: &[String]) -> JsonSchema {
                 "turns": {
                     "type": "array",
                     "minItems": hosts.len(),
+                    "maxItems": if hosts.len() > 1 { 8 } else { 6 },
                     "items": {
                         "type": "object",
                         "additionalProperties": false,
                         "required": ["speaker", "text"],
                         "properties": {
                             "speaker": { "type": "string", "enum": hosts },
-                            "text": { "type": "string" }
+                            "text": { "type": "string", "maxLength": TURN_SCHEMA_CHARS }
                         }
                     }
                 }
@@ -205,6 +210,7 @@ fn gate_outline(
                 continue;
             }
             let before: Vec<&str> = points.iter().map(String::as_str).collect();
+            quality::says(&part, &point, 2)?;
             quality::degenerate(&part, &point, &before)?;
             echo.check(&part, &point)?;
             if points.iter().any(|e| quality::same_item(e, &point)) {
@@ -253,11 +259,17 @@ fn turn_text(text: &str) -> String {
     one_line(text, TURN_MAX_CHARS)
 }
 
-/// Checks the turns as they will be kept, so a turn that cleaning empties (control
-/// characters) counts as saying nothing.
-fn validate_segment(s: &SegmentTurns, hosts: &[String]) -> Result<(), String> {
+/// Checks the turns of segment `number` as they will be kept, so a turn that cleaning
+/// empties (control characters) counts as saying nothing.
+fn validate_segment(s: &SegmentTurns, hosts: &[String], number: usize) -> Result<(), Problem> {
+    let flaw = |kind| {
+        Problem::Flaw(Flaw {
+            part: Part::Segment(number),
+            kind,
+        })
+    };
     if s.turns.iter().all(|t| turn_text(&t.text).is_empty()) {
-        return Err("the transcript is empty: write the turns of the segment".into());
+        return Err(flaw(Kind::Empty));
     }
     for (i, t) in s.turns.iter().enumerate() {
         if host_index(hosts, &t.speaker).is_none() {
@@ -266,10 +278,11 @@ fn validate_segment(s: &SegmentTurns, hosts: &[String]) -> Result<(), String> {
                 i + 1,
                 t.speaker,
                 hosts.join(", ")
-            ));
+            )
+            .into());
         }
         if turn_text(&t.text).is_empty() {
-            return Err(format!("turn {} says nothing", i + 1));
+            return Err(format!("turn {} says nothing", i + 1).into());
         }
     }
     if hosts.len() > 1 {
@@ -279,10 +292,7 @@ fn validate_segment(s: &SegmentTurns, hosts: &[String]) -> Result<(), String> {
             .filter_map(|t| host_index(hosts, &t.speaker))
             .collect();
         if speakers.len() < hosts.len() {
-            return Err(format!(
-                "only one host speaks; {} must both take turns",
-                hosts.join(" and ")
-            ));
+            return Err(flaw(Kind::OneVoice));
         }
     }
     Ok(())
@@ -340,6 +350,7 @@ fn gate_segment(
     let earlier: Vec<&str> = earlier.iter().map(String::as_str).collect();
     quality::degenerate(&part, &text, &earlier)?;
     echo.check(&part, &text)?;
+    quality::about_the_subject(&part, &text)?;
     quality::language(&part, &text, material.lang)?;
     quality::length(&part, quality::spoken_minutes(&text), place.range())
 }
@@ -608,7 +619,7 @@ impl PodcastHandler {
             let answer: SegmentTurns = self
                 .kit
                 .step(ctx, JobKind::Podcast, step, |s: &SegmentTurns| {
-                    validate_segment(s, hosts)?;
+                    validate_segment(s, hosts, i + 1)?;
                     gate_segment(s, &place, material, &echo)?;
                     Ok(())
                 })
@@ -956,30 +967,33 @@ mod tests {
         let ok = SegmentTurns {
             turns: vec![turn("alex ", "Hi."), turn("Sam", "Hello.")],
         };
-        validate_segment(&ok, &hosts).unwrap();
+        validate_segment(&ok, &hosts, 1).unwrap();
         let cleaned = clean_turns(ok, &hosts);
         assert_eq!(cleaned[0].speaker, "Alex");
         let empty = SegmentTurns { turns: vec![] };
-        assert!(validate_segment(&empty, &hosts)
+        assert!(validate_segment(&empty, &hosts, 1)
             .unwrap_err()
-            .contains("transcript is empty"));
+            .to_string()
+            .contains("segment 1 is empty"));
         let stranger = SegmentTurns {
             turns: vec![turn("Alex", "Hi."), turn("Bob", "Yo.")],
         };
-        assert!(validate_segment(&stranger, &hosts)
+        assert!(validate_segment(&stranger, &hosts, 1)
             .unwrap_err()
+            .to_string()
             .contains("\"Bob\""));
         let alone = SegmentTurns {
             turns: vec![turn("Alex", "Hi."), turn("Alex", "Me again.")],
         };
-        assert!(validate_segment(&alone, &hosts)
+        assert!(validate_segment(&alone, &hosts, 1)
             .unwrap_err()
+            .to_string()
             .contains("only one host"));
         let brief = hosts_brief();
         let solo = SegmentTurns {
             turns: vec![turn("Camille", "Bonjour.")],
         };
-        validate_segment(&solo, &brief).unwrap();
+        validate_segment(&solo, &brief, 1).unwrap();
     }
 
     fn hosts_brief() -> Vec<String> {

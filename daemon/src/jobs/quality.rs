@@ -14,6 +14,10 @@
 //! | grounding | a quiz question with its right answer, or a key concept with its explanation, that shares fewer than 2 content words (fewer than all of them, when it has only 1 or 2) with the passage it cites, or fewer than 25 % of its content words |
 //! | language | text of 8 words or more with more than twice as many function words of the other language (English or French) as of the one asked, plus 2 |
 //! | length | a podcast's spoken length outside its format's and length's range ([`length_range`]), from its word count at [`WORDS_PER_MINUTE`]; each segment has its share of the range |
+//! | substance | fewer words of substance (content words not about the task, not bare numbers) than the part needs: a quiz question 1, its explanation 3; an overview 6, a concept's explanation 4, a definition 2, a question to think about 2; an outline point 2 |
+//! | restated | an overview, a concept's explanation or a definition whose content words are all in its title, name or term |
+//! | about the task | text of which more than half the content words (and at least 2) are about questions, answers, options, passages, sources…; an option that names only the quiz's own parts ("Question 2") |
+//! | fed back | an answer that copies (a 6-word run) what the model was told about its earlier answer |
 //!
 //! Content words are the words of 3 letters or more that are not function words, and every
 //! word with a digit; they are compared by their first 5 characters, so "membranes" and
@@ -77,6 +81,8 @@ pub enum Part {
     Segment(usize),
     /// The whole podcast episode.
     Episode,
+    /// The model's answer to a step, as a whole.
+    Answer,
 }
 
 /// What is wrong.
@@ -104,6 +110,18 @@ pub enum Kind {
     Language(Lang),
     /// Spoken length outside the range (minutes: found, least, most).
     Length(f64, f64, f64),
+    /// Two options the same (their numbers, 1-based).
+    SameOptions(usize, usize),
+    /// The right answer is not one of the options.
+    NoAnswer,
+    /// One host speaks where both must.
+    OneVoice,
+    /// Too little said: fewer words of substance than the part needs (found, needed).
+    Thin(usize, usize),
+    /// Only repeats another field (a concept explained by its name, a term defined by itself).
+    Restated,
+    /// About the quiz or the instructions (questions, answers, passages), not the subject.
+    Meta,
 }
 
 /// A flaw in a piece the model wrote: where, and what.
@@ -132,6 +150,7 @@ impl Flaw {
             Part::Outline => "the outline".to_string(),
             Part::Segment(n) => format!("segment {n}"),
             Part::Episode => "the episode".to_string(),
+            Part::Answer => "the answer".to_string(),
         };
         match &self.kind {
             Kind::Empty => format!("{part} is empty; write it"),
@@ -154,6 +173,9 @@ impl Flaw {
                 "the title \"{s}\" does not name the subject; use a few words from the topic \
                  or the sources"
             ),
+            Kind::Duplicate(other) if *other == self.part => {
+                format!("{part} says the same thing twice; make each point a different one")
+            }
             Kind::Duplicate(other) => {
                 let other = Flaw::new(other.clone(), Kind::Empty).for_model();
                 let other = other.trim_end_matches(" is empty; write it");
@@ -177,6 +199,28 @@ impl Flaw {
                 (least * WORDS_PER_MINUTE).round(),
                 (most * WORDS_PER_MINUTE).round()
             ),
+            Kind::SameOptions(a, b) => format!(
+                "{part}: options {a} and {b} are the same; the four options must all differ, \
+                 and exactly one be correct"
+            ),
+            Kind::NoAnswer => format!(
+                "{part}: the answer is not one of the options; set `answer` to the position of \
+                 the correct option (0 to 3)"
+            ),
+            Kind::OneVoice => {
+                format!("{part}: only one host speaks; both hosts must take turns")
+            }
+            Kind::Thin(found, needed) => format!(
+                "{part} says too little ({found} words of substance; it needs at least \
+                 {needed}): say something real about the subject, from the sources"
+            ),
+            Kind::Restated => format!(
+                "{part} only repeats its own name; explain it in other words, from the sources"
+            ),
+            Kind::Meta => format!(
+                "{part} talks about questions, answers and passages instead of the subject; \
+                 write about what the sources teach"
+            ),
         }
     }
 
@@ -192,6 +236,7 @@ impl Flaw {
             Part::Outline => t!(l, "quality-part-outline"),
             Part::Segment(n) => t!(l, "quality-part-segment", n = *n as i64),
             Part::Episode => t!(l, "quality-part-episode"),
+            Part::Answer => t!(l, "quality-part-answer"),
         };
         match &self.kind {
             Kind::Empty => t!(l, "quality-empty", part = part),
@@ -208,6 +253,9 @@ impl Flaw {
             Kind::Soup(s) => t!(l, "quality-soup", part = part, text = s.as_str()),
             Kind::Echo(s) => t!(l, "quality-echo", part = part, text = s.as_str()),
             Kind::Title(s) => t!(l, "quality-title", title = s.as_str()),
+            Kind::Duplicate(other) if *other == self.part => {
+                t!(l, "quality-duplicate-within", part = part)
+            }
             Kind::Duplicate(other) => {
                 let other = Flaw::new(other.clone(), Kind::Empty).localize_part(l);
                 t!(l, "quality-duplicate", part = part, other = other)
@@ -224,10 +272,29 @@ impl Flaw {
                 l,
                 "quality-length",
                 part = part,
+                words = (found * WORDS_PER_MINUTE).round() as i64,
                 minutes = format!("{found:.1}"),
                 least = format!("{least:.1}"),
                 most = format!("{most:.1}")
             ),
+            Kind::SameOptions(a, b) => t!(
+                l,
+                "quality-same-options",
+                part = part,
+                a = *a as i64,
+                b = *b as i64
+            ),
+            Kind::NoAnswer => t!(l, "quality-no-answer", part = part),
+            Kind::OneVoice => t!(l, "quality-one-voice", part = part),
+            Kind::Thin(found, needed) => t!(
+                l,
+                "quality-thin",
+                part = part,
+                found = *found as i64,
+                needed = *needed as i64
+            ),
+            Kind::Restated => t!(l, "quality-restated", part = part),
+            Kind::Meta => t!(l, "quality-meta", part = part),
         }
     }
 
@@ -539,6 +606,64 @@ impl Echo {
 fn shingles(text: &str) -> Vec<String> {
     let w = words(text);
     w.windows(ECHO_WORDS).map(|run| run.join(" ")).collect()
+}
+
+/// Words about the quiz or the task itself, not a subject (English and French stems).
+const META: &[&str] = &[
+    "quest", "answe", "optio", "passa", "sourc", "quiz", "expla", "corre", "choic", "repon",
+    "répon", "suppo", "write", "écrir", "segme", "outli", "earli", "mentor",
+];
+
+fn is_meta(stem: &str) -> bool {
+    META.iter().any(|m| stem.starts_with(m))
+}
+
+/// The words of substance in `text`: content words that are not about the task itself and
+/// not bare numbers.
+pub fn substance(text: &str) -> usize {
+    words(text)
+        .iter()
+        .filter_map(|w| stem(w))
+        .filter(|s| !is_meta(s) && !s.chars().all(|c| c.is_ascii_digit()))
+        .count()
+}
+
+/// Whether `text` has a word about the task itself (a question, an answer, a passage…).
+pub fn mentions_task(text: &str) -> bool {
+    words(text)
+        .iter()
+        .filter_map(|w| stem(w))
+        .any(|s| is_meta(&s))
+}
+
+/// Checks that `text` says something: at least `needed` words of substance.
+pub fn says(part: &Part, text: &str, needed: usize) -> Result<(), Flaw> {
+    let found = substance(text);
+    if found < needed {
+        return Err(Flaw::new(part.clone(), Kind::Thin(found, needed)));
+    }
+    Ok(())
+}
+
+/// Checks that `text` is about the subject, not the task: of its content words, at most half
+/// (or just one) may be about questions, answers, passages….
+pub fn about_the_subject(part: &Part, text: &str) -> Result<(), Flaw> {
+    let stems: Vec<String> = words(text).iter().filter_map(|w| stem(w)).collect();
+    let meta = stems.iter().filter(|s| is_meta(s)).count();
+    if meta >= 2 && meta * 2 > stems.len() {
+        return Err(Flaw::new(part.clone(), Kind::Meta));
+    }
+    Ok(())
+}
+
+/// Checks that `text` (an explanation, a definition) is more than `name` again.
+pub fn beyond(part: &Part, text: &str, name: &str) -> Result<(), Flaw> {
+    let named = content(name);
+    let said = content(text);
+    if said.is_empty() || said.is_subset(&named) {
+        return Err(Flaw::new(part.clone(), Kind::Restated));
+    }
+    Ok(())
 }
 
 /// Placeholder titles, lowercase.
@@ -886,6 +1011,51 @@ mod tests {
     }
 
     #[test]
+    fn pieces_must_say_something_about_the_subject() {
+        // What the 135M model wrote, and Mentor once kept.
+        assert!(matches!(
+            kind(says(&Part::Question(1), "Question 1", 2)),
+            Some(Kind::Thin(0, 2))
+        ));
+        assert!(says(&Part::Thought(1), "what", 3).is_err());
+        let meta = "Question 3 of the passage is not supported by passage 1. The answer is \
+            that the question is not possible.";
+        assert_eq!(
+            kind(about_the_subject(&Part::Question(3), meta)),
+            Some(Kind::Meta)
+        );
+        assert_eq!(
+            kind(beyond(
+                &Part::Concept(1),
+                "The Shared MIME-info Database",
+                "The Shared MIME-info Database"
+            )),
+            Some(Kind::Restated)
+        );
+        // Real questions, explanations and definitions pass.
+        let q = "Which flush value makes deflate() finish the stream?";
+        says(&Part::Question(1), q, 2).unwrap();
+        about_the_subject(&Part::Question(1), q).unwrap();
+        about_the_subject(
+            &Part::Question(2),
+            "Which answer does the server send when the request is correct?",
+        )
+        .unwrap();
+        beyond(
+            &Part::Concept(1),
+            "A database of file types that maps file names and contents to MIME types.",
+            "Shared MIME-info Database",
+        )
+        .unwrap();
+        says(
+            &Part::Question(4),
+            "What is the decimal code of DEL in ASCII?",
+            2,
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn podcast_lengths_have_ranges() {
         let range = length_range(PodcastFormat::Brief, PodcastLength::Short);
         assert_eq!(range, (1.0, 3.0));
@@ -923,10 +1093,17 @@ mod tests {
             Kind::Echo("write every turn in english".into()),
             Kind::Title("titlme".into()),
             Kind::Duplicate(Part::Question(1)),
+            Kind::Duplicate(Part::Outline),
             Kind::Ungrounded(0),
             Kind::Ungrounded(3),
             Kind::Language(Lang::FrFr),
             Kind::Length(10.2, 1.0, 3.0),
+            Kind::SameOptions(1, 3),
+            Kind::NoAnswer,
+            Kind::OneVoice,
+            Kind::Thin(1, 4),
+            Kind::Restated,
+            Kind::Meta,
         ];
         let parts = [
             Part::Title,
@@ -938,6 +1115,7 @@ mod tests {
             Part::Outline,
             Part::Segment(2),
             Part::Episode,
+            Part::Answer,
         ];
         for lang in [Lang::EnUs, Lang::FrFr] {
             for k in &kinds {

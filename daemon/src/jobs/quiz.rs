@@ -22,7 +22,7 @@ use mentor_shared::i18n::localizer;
 use mentor_shared::jobs::{Difficulty, JobKind, JobSpec};
 use mentor_shared::t;
 use minijinja::context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::quality::{self, Echo, Flaw, Kind, Part};
@@ -57,7 +57,7 @@ impl QuizHandler {
 }
 
 /// The model's answer: one question.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 struct RawQuestion {
     question: String,
     options: Vec<String>,
@@ -68,7 +68,7 @@ struct RawQuestion {
 }
 
 /// The correct option: its text (as asked) or its index (0–3, as some models prefer).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 enum AnswerKey {
     Index(usize),
@@ -189,25 +189,15 @@ fn validate(
     if options.iter().any(String::is_empty) {
         return Err(format!("question {number} has an empty option").into());
     }
-    let index = correct_index(q, number)?;
+    let index = match correct_index(q, number) {
+        Ok(i) => i,
+        Err(e) if e.contains("not one of the options") => return Err(flaw(Kind::NoAnswer)),
+        Err(e) => return Err(e.into()),
+    };
     for a in 0..4 {
         for b in a + 1..4 {
             if same(&options[a]) == same(&options[b]) {
-                return Err(if a == index || b == index {
-                    format!(
-                        "question {number} has two correct answers (options {} and {} are \
-                         the same); exactly one option must be correct",
-                        a + 1,
-                        b + 1
-                    )
-                } else {
-                    format!(
-                        "question {number}: options {} and {} are the same",
-                        a + 1,
-                        b + 1
-                    )
-                }
-                .into());
+                return Err(flaw(Kind::SameOptions(a + 1, b + 1)));
             }
         }
     }
@@ -218,6 +208,18 @@ fn validate(
     material
         .check_citation(q.source)
         .map_err(|e| format!("question {number}: {e}"))?;
+    quality::says(&part, &question, 1)?;
+    quality::about_the_subject(&part, &question)?;
+    quality::says(&part, &explanation, 3)?;
+    quality::about_the_subject(&part, &explanation)?;
+    // An option that only names the quiz's own parts ("Question 2") is no answer; a bare
+    // number is one.
+    if options
+        .iter()
+        .any(|o| quality::substance(o) == 0 && quality::mentions_task(o))
+    {
+        return Err(flaw(Kind::Meta));
+    }
     let all = format!("{question}\n{}\n{explanation}", options.join("\n"));
     // Questions may open alike ("Which of these is true?"): sameness across questions is the
     // duplicate rule's, not the repetition rule's.
@@ -382,7 +384,8 @@ mod tests {
 
     fn q(question: &str, options: [&str; 4], answer: serde_json::Value) -> RawQuestion {
         serde_json::from_value(json!({"question": question, "options": options,
-            "answer": answer, "explanation": "Because.", "source": 1}))
+            "answer": answer, "explanation": "Mitochondria make ATP, the energy of the cell.",
+            "source": 1}))
         .unwrap()
     }
 
@@ -403,7 +406,7 @@ mod tests {
             Some("Source 0")
         );
         let second = q(
-            "Where is DNA?",
+            "Where does the cell keep its DNA?",
             ["Nucleus", "Membrane", "Wall", "Vacuole"],
             json!(0),
         );
@@ -412,6 +415,32 @@ mod tests {
         assert_eq!(percent(0, 5), 0);
         assert_eq!(percent(3, 5), 60);
         assert_eq!(percent(5, 5), 100);
+    }
+
+    #[test]
+    fn questions_that_say_nothing_or_talk_about_the_quiz_are_refused() {
+        // What the 135M model wrote and a quiz once kept.
+        let m = material(2);
+        let echo = Echo::new("", &[]);
+        let empty = q("Question 1", ["1", "2", "3", "4"], json!(1));
+        let e = validate(&empty, 1, &[], &m, &echo).unwrap_err().to_string();
+        assert!(e.contains("says too little"), "{e}");
+        let meta = q(
+            "What do mitochondria make for the cell?",
+            ["1. Question 1", "2. Question 2", "Question 1", "Question 2"],
+            json!(0),
+        );
+        let e = validate(&meta, 1, &[], &m, &echo).unwrap_err().to_string();
+        assert!(e.contains("talks about questions"), "{e}");
+        let unsupported = q(
+            "Which planet has the largest rings?",
+            ["Saturn", "Mars", "Venus", "Mercury"],
+            json!(0),
+        );
+        let e = validate(&unsupported, 1, &[], &m, &echo)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not supported by passage 1"), "{e}");
     }
 
     #[test]
@@ -453,8 +482,10 @@ mod tests {
         assert!(source.contains("not a passage number"), "{source}");
         // Without sources, any source number is fine (and none is kept).
         let none = material(0);
-        let general: RawQuestion = serde_json::from_value(json!({"question": "Q?",
-            "options": ["a", "b", "c", "d"], "answer": "a", "explanation": "x", "source": 0}))
+        let general: RawQuestion = serde_json::from_value(json!({
+            "question": "Which planet has the largest rings?",
+            "options": ["Saturn", "Mars", "Venus", "Mercury"], "answer": "Saturn",
+            "explanation": "Saturn's rings of ice are the largest.", "source": 0}))
         .unwrap();
         validate(&general, 1, &[], &none, &echo).unwrap();
         assert_eq!(build(&general, 1, &none).source, None);

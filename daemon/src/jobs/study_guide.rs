@@ -228,6 +228,8 @@ fn validate_overview(o: &Overview, material: &Material, echo: &Echo) -> Result<(
     let title = one_line(&o.title, NAME_MAX_CHARS);
     quality::title(&title, &material.subject)?;
     let overview = multi_line(&o.overview, TEXT_MAX_CHARS);
+    quality::says(&Part::Overview, &overview, 6)?;
+    quality::beyond(&Part::Overview, &overview, &title)?;
     prose(&Part::Overview, &overview, &[], material, echo)?;
     echo.check(&Part::Title, &title)?;
     Ok(())
@@ -244,6 +246,7 @@ fn prose(
 ) -> Result<(), Flaw> {
     quality::degenerate(part, text, earlier)?;
     echo.check(part, text)?;
+    quality::about_the_subject(part, text)?;
     quality::language(part, text, material.lang)
 }
 
@@ -268,6 +271,8 @@ fn validate_concepts(c: &Concepts, material: &Material, echo: &Echo) -> Result<(
                 .check_citation(n)
                 .map_err(|e| format!("key concept {}: {e}", i + 1))?;
         }
+        quality::says(&part, &explanation, 4)?;
+        quality::beyond(&part, &explanation, &name)?;
         let text = format!("{name}. {explanation}");
         let before: Vec<&str> = earlier.iter().map(|(_, t)| t.as_str()).collect();
         prose(&part, &text, &before, material, echo)?;
@@ -318,6 +323,8 @@ fn validate_glossary(g: &Glossary, material: &Material, echo: &Echo) -> Result<(
             .map(|t| t.definition.as_str())
             .collect();
         quality::soup(&part, &term)?;
+        quality::says(&part, &definition, 2)?;
+        quality::beyond(&part, &definition, &term)?;
         prose(
             &part,
             &format!("{term}: {definition}"),
@@ -339,6 +346,7 @@ fn validate_questions(q: &Questions, material: &Material, echo: &Echo) -> Result
     }
     for (i, text) in questions.iter().enumerate() {
         let part = Part::Thought(i + 1);
+        quality::says(&part, text, 2)?;
         let before: Vec<&str> = questions[..i].iter().map(String::as_str).collect();
         prose(&part, text, &before, material, echo)?;
         let earlier = before
@@ -626,6 +634,9 @@ mod tests {
     use crate::chat::prompt::Prompts;
     use mentor_shared::artifacts::SourceRef;
 
+    /// An overview that says something.
+    const OVERVIEW: &str = "La cellule est l'unité du vivant : sa membrane filtre ce qui entre et son noyau contient l'ADN.";
+
     #[test]
     fn the_guide_has_its_sections_in_the_learners_language_and_cites_its_sources() {
         let material = Material {
@@ -652,10 +663,12 @@ mod tests {
             budget: 3_000,
         };
         let a: Answer = serde_json::from_value(json!({
-            "title": "La cellule", "overview": "Tout sur la cellule.",
-            "key_concepts": [{"name": "Membrane", "explanation": "Elle filtre la cellule.", "sources": [2, 2]}],
-            "glossary": [{"term": "ATP", "definition": "Énergie."}],
-            "questions": ["Pourquoi ?", " "]
+            "title": "La cellule", "overview": OVERVIEW,
+            "key_concepts": [{"name": "Membrane", "explanation":
+                "La membrane filtre ce qui entre dans la cellule et protège son contenu.",
+                "sources": [2, 2]}],
+            "glossary": [{"term": "ATP", "definition": "La molécule qui porte l'énergie."}],
+            "questions": ["Pourquoi la membrane filtre-t-elle ce qui entre ?", " "]
         }))
         .unwrap();
         validate(&a, &material).unwrap();
@@ -666,9 +679,9 @@ mod tests {
             "### 1. Membrane",
             "*Sources : Notes*",
             "## Glossaire",
-            "- **ATP**: Énergie.",
+            "- **ATP**: La molécule qui porte l'énergie.",
             "## Questions pour réfléchir",
-            "1. Pourquoi ?",
+            "1. Pourquoi la membrane filtre-t-elle ce qui entre ?",
             "- Notes (src:b)",
         ] {
             assert!(
@@ -679,7 +692,7 @@ mod tests {
         }
         assert_eq!(g.sources.len(), 1);
         let bad: Answer = serde_json::from_value(json!({
-            "title": "La cellule", "overview": "", "key_concepts": [{"name": "X", "explanation": "Y", "sources": [3]}],
+            "title": "La cellule", "overview": OVERVIEW, "key_concepts": [{"name": "X", "explanation": "Y", "sources": [3]}],
             "glossary": [{"term": "a", "definition": "b"}], "questions": ["q"]
         }))
         .unwrap();
@@ -688,7 +701,7 @@ mod tests {
             .to_string()
             .contains("not a passage number"));
         let empty: Answer = serde_json::from_value(json!({
-            "title": "La cellule", "overview": "", "key_concepts": [], "glossary": [], "questions": []
+            "title": "La cellule", "overview": OVERVIEW, "key_concepts": [], "glossary": [], "questions": []
         }))
         .unwrap();
         assert!(validate(&empty, &material)
@@ -697,8 +710,8 @@ mod tests {
             .contains("no key concepts"));
         // The gates: a concept its passage does not support, a title that names nothing.
         let unsupported: Answer = serde_json::from_value(json!({
-            "title": "La cellule", "overview": "", "key_concepts": [{"name": "Saturne",
-            "explanation": "Ses anneaux sont faits de glace.", "sources": [1]}],
+            "title": "La cellule", "overview": OVERVIEW, "key_concepts": [{"name": "Saturne",
+            "explanation": "Ses anneaux sont faits de glace, de poussière et de roches qui tournent.", "sources": [1]}],
             "glossary": [{"term": "a", "definition": "b"}], "questions": ["q"]
         }))
         .unwrap();

@@ -225,6 +225,7 @@ impl Llm {
             threads: i32::try_from(threads).unwrap_or(1),
             unload_after: Duration::from_secs(config.unload_after_secs),
             max_answer_tokens: config.max_answer_tokens.into(),
+            dry_multiplier: config.dry_multiplier,
             load_pause,
         };
         let local = Local::new(path, settings);

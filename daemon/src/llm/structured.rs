@@ -79,7 +79,8 @@ impl Llm {
             Ok(value) => return Ok(value),
             Err(problem) => problem,
         };
-        tracing::debug!(%problem, "structured answer invalid; asking for a repair");
+        let shown: String = text.chars().take(2_000).collect();
+        tracing::debug!(%problem, answer = %shown, "structured answer invalid; asking for a repair");
         messages.push(WireMessage::Assistant {
             content: text,
             tool_calls: Vec::new(),
@@ -88,10 +89,24 @@ impl Llm {
             "Your answer could not be used: {problem}\nAnswer again with only the corrected \
              JSON, matching the schema, and no other text."
         )));
-        let text = self
+        let text = match self
             .ask(&messages, schema, use_schema, max_tokens, priority)
-            .await?;
-        parse(&text, &validate).map_err(|reason| ApiError::LlmOutput { reason })
+            .await
+        {
+            // The repair carries the answer it repairs: when that makes it too big for the
+            // window, the answer stays unrepaired (its problem is the error), and the prompt
+            // that fitted is not blamed.
+            Err(e) if super::window::overflow(&e).is_some() => {
+                tracing::debug!(error = %e, "the repair request does not fit the window");
+                return Err(ApiError::LlmOutput { reason: problem });
+            }
+            other => other?,
+        };
+        parse(&text, &validate).map_err(|reason| {
+            let shown: String = text.chars().take(2_000).collect();
+            tracing::debug!(problem = %reason, answer = %shown, "structured answer invalid again");
+            ApiError::LlmOutput { reason }
+        })
     }
 
     /// One request; the answer's text.

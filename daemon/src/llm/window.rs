@@ -213,14 +213,15 @@ fn ollama_window(shown: &Value) -> Option<u32> {
     u32::try_from(n).ok().filter(|&n| n > 0)
 }
 
-/// Tokens of a request (its messages and tools), estimated from its JSON as the prompt
-/// budgets are (about 4 characters a token), plus room for each message's template.
+/// Tokens of a request's messages, estimated from their JSON on the safe side (3 characters
+/// a token: technical text and small models' vocabularies make tokens shorter than the 4
+/// characters the prompt budgets assume), plus room for each message's template.
 pub fn request_tokens(messages: &[super::WireMessage]) -> u32 {
     let chars: usize = messages
         .iter()
         .map(|m| serde_json::to_string(m).map_or(0, |s| s.chars().count()))
         .sum();
-    u32::try_from(chars / 4 + 8 * messages.len()).unwrap_or(u32::MAX)
+    u32::try_from(chars / 3 + 8 * messages.len()).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ proptest! {
         let Ok(segment) = serde_json::from_str::<SegmentTurns>(&json.to_string()) else {
             return Ok(());
         };
-        if validate_segment(&segment, &hosts).is_err() {
+        if validate_segment(&segment, &hosts, 1).is_err() {
             return Ok(());
         }
         let count = segment.turns.len();
@@ -105,11 +105,15 @@ fn regression_turns_of_control_characters_say_nothing() {
             },
         ],
     };
-    let e = validate_segment(&turns(["\u{1}", "\u{1}\u{7f}"]), &hosts).unwrap_err();
-    assert!(e.contains("transcript is empty"), "{e}");
-    let e = validate_segment(&turns(["Hi.", "\u{1}"]), &hosts).unwrap_err();
+    let e = validate_segment(&turns(["\u{1}", "\u{1}\u{7f}"]), &hosts, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("segment 1 is empty"), "{e}");
+    let e = validate_segment(&turns(["Hi.", "\u{1}"]), &hosts, 1)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("turn 2 says nothing"), "{e}");
-    validate_segment(&turns(["Hi.", "Hello."]), &hosts).unwrap();
+    validate_segment(&turns(["Hi.", "Hello."]), &hosts, 1).unwrap();
 }
 
 /// Found by `fuzz_podcast_outline_validation`: a title or every point made only of control

@@ -149,7 +149,11 @@ fn regression_control_characters_are_not_text() {
         json!({"question": question, "options": options, "answer": 0,
                "explanation": explanation, "source": 0})
     };
-    let good = q("Q?", ["a", "b", "c", "d"], "x");
+    let good = q(
+        "Which planet has the largest rings?",
+        ["Saturn", "Mars", "Venus", "Mercury"],
+        "Saturn's rings of ice are the largest.",
+    );
     for (json, problem) in [
         (q("\u{1}", ["a", "b", "c", "d"], "x"), "is empty"),
         (q("Q?", ["a", "\u{1}", "c", "d"], "x"), "empty option"),

@@ -7,7 +7,7 @@ use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::fuzz_support::{assert_reached, fuzz_config, json_value, mostly_words};
+use crate::fuzz_support::{assert_reached, fuzz_config, json_value, mostly_words, sentence};
 
 use crate::jobs::test_material as material;
 
@@ -19,20 +19,28 @@ fn unnamed(sources: usize) -> Material {
     }
 }
 
+/// Text of one or two sentences, or any of [`mostly_words`].
+fn prose() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => (sentence(), sentence()).prop_map(|(a, b)| format!("{a} {b}")),
+        1 => mostly_words(),
+    ]
+}
+
 fn answer_json() -> impl Strategy<Value = Value> {
-    let concept = (mostly_words(), mostly_words(), proptest::collection::vec(0usize..5, 0..3))
+    let concept = (mostly_words(), prose(), proptest::collection::vec(0usize..5, 0..3))
         .prop_map(|(name, explanation, sources)| {
             json!({"name": name, "explanation": explanation, "sources": sources})
         });
-    let term = (mostly_words(), mostly_words())
+    let term = (mostly_words(), prose())
         .prop_map(|(term, definition)| json!({"term": term, "definition": definition}));
     prop_oneof![
         6 => (
             mostly_words(),
-            mostly_words(),
+            prose(),
             proptest::collection::vec(concept, 0..3),
             proptest::collection::vec(term, 0..3),
-            proptest::collection::vec(mostly_words(), 0..3),
+            proptest::collection::vec(prose(), 0..3),
         )
             .prop_map(|(title, overview, key_concepts, glossary, questions)| {
                 json!({"title": title, "overview": overview, "key_concepts": key_concepts,
@@ -107,9 +115,12 @@ fn fuzz_study_guide_validation_accepts_only_full_guides() {
 #[test]
 fn regression_control_characters_are_not_text() {
     let m = unnamed(0);
-    let base = json!({"title": "T", "overview": "", "key_concepts": [{"name": "N",
-        "explanation": "E", "sources": []}], "glossary": [{"term": "t", "definition": "d"}],
-        "questions": ["Q?"]});
+    let base = json!({"title": "T",
+        "overview": "Mitochondria make ATP, the energy of the cell, and the nucleus holds DNA.",
+        "key_concepts": [{"name": "N",
+        "explanation": "Mitochondria make ATP, the energy that every cell spends.",
+        "sources": []}], "glossary": [{"term": "t", "definition": "the energy of cells"}],
+        "questions": ["Why do cells spend so much energy?"]});
     let check = |pointer: &str, value: Value, problem: &str| {
         let mut json = base.clone();
         if let Some(slot) = json.pointer_mut(pointer) {

@@ -230,6 +230,8 @@ struct Scheduler<'m> {
     /// Tokens one sequence holds.
     window: usize,
     max_answer_tokens: u64,
+    /// The DRY penalty's multiplier for replies in words (0: off).
+    dry_multiplier: f32,
     slots: Vec<Slot>,
     /// Requests that came while every sequence was busy, in order of arrival.
     waiting: VecDeque<Job>,
@@ -309,6 +311,7 @@ impl<'m> Scheduler<'m> {
             loaded,
             window,
             max_answer_tokens: settings.max_answer_tokens,
+            dry_multiplier: settings.dry_multiplier,
             slots: (0..sequences)
                 .map(|seq| Slot {
                     seq: seq as i32,
@@ -449,7 +452,7 @@ impl<'m> Scheduler<'m> {
             );
             return fail(&job, message);
         }
-        let sampler = match request.sampler(model) {
+        let sampler = match request.sampler(model, self.dry_multiplier) {
             Ok(sampler) => sampler,
             Err(message) => return fail(&job, message),
         };
@@ -752,8 +755,12 @@ impl Request {
     }
 
     /// llama-server's default sampling (top-k 40, top-p 0.95, min-p 0.05, temperature 0.8),
-    /// constrained to the schema's grammar when there is one.
-    fn sampler(&self, model: &LlamaModel) -> Result<LlamaSampler, String> {
+    /// constrained to the schema's grammar when there is one; a reply in words (no schema,
+    /// sampled) also gets the DRY penalty at `dry` (0: off), which makes a sequence that
+    /// repeats what came before less likely the longer the repeat (llama.cpp's defaults for
+    /// the rest: base 1.75, allowed length 2, the last 512 tokens, breakers at new lines,
+    /// colons, quotes and asterisks).
+    fn sampler(&self, model: &LlamaModel, dry: f32) -> Result<LlamaSampler, String> {
         let mut chain = Vec::new();
         if let Some(schema) = &self.schema {
             let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
@@ -767,6 +774,16 @@ impl Request {
         if temperature <= 0.0 {
             chain.push(LlamaSampler::greedy());
         } else {
+            if self.schema.is_none() && dry > 0.0 {
+                chain.push(LlamaSampler::dry(
+                    model,
+                    dry,
+                    DRY_BASE,
+                    DRY_ALLOWED_LENGTH,
+                    DRY_LAST_N,
+                    ["\n", ":", "\"", "*"],
+                ));
+            }
             chain.extend([
                 LlamaSampler::top_k(40),
                 LlamaSampler::top_p(0.95, 1),
@@ -778,6 +795,13 @@ impl Request {
         Ok(LlamaSampler::chain_simple(chain))
     }
 }
+
+/// DRY's base: how fast the penalty grows with the repeat's length.
+const DRY_BASE: f32 = 1.75;
+/// DRY's allowed length: repeats this long or shorter are not penalized.
+const DRY_ALLOWED_LENGTH: i32 = 2;
+/// DRY looks this many tokens back.
+const DRY_LAST_N: i32 = 512;
 
 /// The longest string the grammar lets the model write where the schema sets no limit. A
 /// small model can repeat itself inside a string until the context is full; with a bound the

@@ -44,6 +44,8 @@ pub struct Settings {
     pub unload_after: Duration,
     /// Tokens one answer may have when the request sets no `max_tokens`.
     pub max_answer_tokens: u64,
+    /// The DRY penalty's multiplier for replies in words (`llm.local.dry_multiplier`; 0 off).
+    pub dry_multiplier: f32,
     /// A pause at 0 % before every load (tests of the loading progress; zero otherwise).
     pub load_pause: Duration,
 }

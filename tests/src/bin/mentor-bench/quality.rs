@@ -11,12 +11,91 @@
 //! promise is that it stays 0. `--samples N` runs the first N documents. With
 //! `MENTOR_BENCH_QUALITY_OUT=DIR`, every artifact (ready or failed) and its verdict is written
 //! to `DIR/<document>-<kind>.json`, to be read.
+//!
+//! Then the chat, in this process (the model client and the local engine as `mentord` has
+//! them, 2 threads): the same teaching questions (each held-out topic, asked
+//! [`CHAT_SAMPLES_PER_TOPIC`] times, at the chat's default sampling, replies of up to
+//! [`CHAT_REPLY_TOKENS`] tokens, the whole reply read) with the DRY penalty off and at
+//! `llm.local.dry_multiplier`'s default. `chat_loop_share_off` and `chat_loop_share_dry` are
+//! the shares of replies the loop detector (`quality::looping`) would stop;
+//! `chat_trigram_variety_off` and `…_dry` the mean share of distinct word trigrams in a
+//! reply (1: no three words said twice in the same order).
+
+use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
+use mentor_daemon::llm::{ChatRequest, Delta, Llm, Priority, WireMessage};
+use mentor_shared::config::{LlmConfig, LocalLlmConfig, DEFAULT_DRY_MULTIPLIER};
 use mentor_tests::held_out::{self, Outcome};
 use serde_json::json;
 
 use super::{progress, Bench, Report};
+
+/// Times each topic is asked in the chat measurement, per setting.
+const CHAT_SAMPLES_PER_TOPIC: usize = 4;
+/// The longest reply in the chat measurement.
+const CHAT_REPLY_TOKENS: u32 = 384;
+
+/// The share of replies that loop, and the mean trigram variety, with DRY at `dry`.
+async fn chat_loops(model: &std::path::Path, dry: f32, samples: usize) -> Result<(f64, f64)> {
+    let config = LlmConfig {
+        provider: "local".into(),
+        ..LlmConfig::default()
+    };
+    let local = LocalLlmConfig {
+        context_tokens: 4096,
+        sequences: 2,
+        threads: 2,
+        dry_multiplier: dry,
+        ..LocalLlmConfig::default()
+    };
+    let llm = Llm::new(&config)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_local(model.to_path_buf(), &local, Duration::ZERO);
+    let (mut loops, mut variety, mut n) = (0usize, 0.0, 0usize);
+    for (_, topic) in &held_out::DOCUMENTS {
+        for _ in 0..samples {
+            let request = ChatRequest {
+                messages: vec![
+                    WireMessage::System(
+                        "You are a patient teacher. Explain clearly, with examples.".into(),
+                    ),
+                    WireMessage::User(format!("Explain {topic} to me, step by step.")),
+                ],
+                max_tokens: Some(CHAT_REPLY_TOKENS),
+                ..ChatRequest::default()
+            };
+            let mut stream = llm
+                .stream(&request, Priority::Chat)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut text = String::new();
+            while let Some(delta) = stream.next().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                if let Delta::Text(t) = delta {
+                    text.push_str(&t);
+                }
+            }
+            if mentor_daemon::jobs::quality::looping(&text).is_some() {
+                loops += 1;
+            }
+            variety += trigram_variety(&text);
+            n += 1;
+        }
+    }
+    let n = n.max(1) as f64;
+    Ok((loops as f64 / n, variety / n))
+}
+
+/// Distinct word trigrams ÷ trigrams (1 for a text too short to have any).
+fn trigram_variety(text: &str) -> f64 {
+    let words: Vec<String> = mentor_daemon::jobs::quality::words(text);
+    let trigrams: Vec<&[String]> = words.windows(3).collect();
+    if trigrams.is_empty() {
+        return 1.0;
+    }
+    let distinct: std::collections::HashSet<&[String]> = trigrams.iter().copied().collect();
+    distinct.len() as f64 / trigrams.len() as f64
+}
 
 pub fn scenario_quality(bench: &Bench) -> Result<Report> {
     ensure!(
@@ -94,6 +173,25 @@ pub fn scenario_quality(bench: &Bench) -> Result<Report> {
         .count();
     metrics.push(("judge_rejected_ready", rejected as f64));
     metrics.push(("documents", documents as f64));
+    let samples = bench.samples.map_or(CHAT_SAMPLES_PER_TOPIC, |n| {
+        n.clamp(1, CHAT_SAMPLES_PER_TOPIC)
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("a runtime for the chat measurement")?;
+    progress("chat replies with DRY off");
+    let (loops_off, variety_off) = runtime.block_on(chat_loops(&model, 0.0, samples))?;
+    progress(&format!(
+        "chat replies with DRY at {DEFAULT_DRY_MULTIPLIER}"
+    ));
+    let (loops_dry, variety_dry) =
+        runtime.block_on(chat_loops(&model, DEFAULT_DRY_MULTIPLIER, samples))?;
+    metrics.push(("chat_loop_share_off", loops_off));
+    metrics.push(("chat_loop_share_dry", loops_dry));
+    metrics.push(("chat_trigram_variety_off", variety_off));
+    metrics.push(("chat_trigram_variety_dry", variety_dry));
     Ok(Report {
         scenario: "quality",
         metrics,
