@@ -154,11 +154,17 @@ quality-duplicate-within = { $part } says the same thing twice
 quality-uncited = { $part } cites no passage of the sources
 quality-ungrounded = { $part } is not supported by passage { $passage }, which it cites
 quality-language = { $part } is not in the language asked ({ $language })
-quality-length = { $part } would last about { $minutes } min when spoken ({ $words } words); this format and length promise { $least } to { $most } min
+quality-length = { $part } would last about { $minutes } min when spoken ({ $words } { $words ->
+    [one] word
+   *[other] words
+}); this format and length promise { $least } to { $most } min
 quality-same-options = { $part } has two options that are the same (options { $a } and { $b })
 quality-no-answer = { $part } has no right answer among its options
 quality-one-voice = in { $part } only one host speaks
-quality-thin = { $part } says too little ({ $found } words of substance where it needs { $needed })
+quality-thin = { $part } says too little ({ $found } { $found ->
+    [one] word
+   *[other] words
+} of substance where it needs { $needed })
 quality-restated = { $part } only repeats its own name
 quality-meta = { $part } talks about questions, answers and passages instead of the subject
 quality-failed = { $kind ->

@@ -154,11 +154,17 @@ quality-duplicate-within = { $part } dit deux fois la même chose
 quality-uncited = { $part } ne cite aucun passage des sources
 quality-ungrounded = { $part } n’est pas appuyée par le passage { $passage }, qu’elle cite
 quality-language = { $part } n’est pas dans la langue demandée ({ $language })
-quality-length = { $part } durerait environ { $minutes } min à l’oral ({ $words } mots) ; ce format et cette longueur promettent { $least } à { $most } min
+quality-length = { $part } durerait environ { $minutes } min à l’oral ({ $words } { $words ->
+    [one] mot
+   *[other] mots
+}) ; ce format et cette longueur promettent { $least } à { $most } min
 quality-same-options = { $part } a deux options identiques (les options { $a } et { $b })
 quality-no-answer = { $part } n’a pas de bonne réponse parmi ses options
 quality-one-voice = dans { $part }, un seul des deux animateurs parle
-quality-thin = { $part } en dit trop peu ({ $found } mots qui comptent, il en faut { $needed })
+quality-thin = { $part } en dit trop peu ({ $found } { $found ->
+    [one] mot qui compte
+   *[other] mots qui comptent
+}, il en faut { $needed })
 quality-restated = { $part } ne fait que répéter son propre nom
 quality-meta = { $part } parle de questions, de réponses et de passages au lieu du sujet
 quality-failed = { $kind ->

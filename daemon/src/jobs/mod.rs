@@ -36,7 +36,7 @@ const PASSAGE_CANDIDATES: u32 = 60;
 const STEP_ATTEMPTS: usize = 2;
 /// The share of the model's window (in percent) the passages may take; the rest is for the
 /// instructions, what the artifact says so far, and the answer.
-const PASSAGES_WINDOW_PERCENT: u32 = 35;
+const PASSAGES_WINDOW_PERCENT: u32 = 30;
 /// Tokens of answer room a step needs at least once its prompt is in the window.
 const MIN_ANSWER_TOKENS: u32 = 256;
 /// What the model is told when its answer is sent back (here and in `llm::structured`).
