@@ -748,7 +748,7 @@ fn on_the_built_in_model_nothing_ready_fails_the_judge_and_failures_say_why() {
                     o.kind,
                     o.document
                 );
-                assert!(!error.contains("context"), "{error}");
+                assert!(!error.contains("context window"), "{error}");
                 if error.contains("was not good enough") {
                     assert!(error.contains("built-in model is small"), "{error}");
                 }
