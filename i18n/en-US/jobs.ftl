@@ -173,5 +173,5 @@ quality-failed = { $kind ->
     [study_guide] The study guide
    *[other] The artifact
 } was not good enough, even after asking the model to rewrite it: { $reason }.
-quality-hint-builtin = The built-in model is small and meant for trying Mentor out. For real results, point Mentor at a stronger model: set [llm] base_url to an OpenAI-compatible server (Ollama, llama-server), as docs/configuration.md shows.
+quality-hint-builtin = The built-in model is small and meant for trying Mentor out. For real results install a stronger one: download an instruct model in GGUF format (Qwen2.5-1.5B-Instruct or -3B, Q4_K_M) and run ./install.sh --model FILE.gguf, then mentor daemon stop; or set [llm] base_url to an OpenAI-compatible server (Ollama, llama-server). The README's "Point it at a model" shows both.
 quality-hint-other = A larger model may do better.

@@ -173,5 +173,5 @@ quality-failed = { $kind ->
     [study_guide] La fiche de révision
    *[other] Le document
 } n’était pas assez bon, même après avoir demandé au modèle de le réécrire : { $reason }.
-quality-hint-builtin = Le modèle intégré est petit et sert à essayer Mentor. Pour de vrais résultats, faites appel à un modèle plus fort : mettez dans [llm] base_url l’adresse d’un serveur compatible OpenAI (Ollama, llama-server), comme le montre docs/configuration.md.
+quality-hint-builtin = Le modèle intégré est petit et sert à essayer Mentor. Pour de vrais résultats, installez-en un plus fort : téléchargez un modèle instruct au format GGUF (Qwen2.5-1.5B-Instruct ou -3B, Q4_K_M) et lancez ./install.sh --model FICHIER.gguf, puis mentor daemon stop ; ou mettez dans [llm] base_url l’adresse d’un serveur compatible OpenAI (Ollama, llama-server). La section « Point it at a model » du README montre les deux.
 quality-hint-other = Un modèle plus grand fera peut-être mieux.

@@ -104,11 +104,16 @@ impl Gen {
     }
 
     fn requests_named(&self, name: &str) -> usize {
+        self.requests_of(name).len()
+    }
+
+    /// The requests for schema `name`, in order.
+    fn requests_of(&self, name: &str) -> Vec<Value> {
         self.server
             .requests()
-            .iter()
+            .into_iter()
             .filter(|r| schema_name(r) == name)
-            .count()
+            .collect()
     }
 }
 
@@ -479,12 +484,7 @@ fn a_quiz_is_written_one_question_a_request_and_its_bar_moves_at_each() {
         assert!(percents.contains(&step), "{step} % missing: {percents:?}");
     }
     // One request per question, each bounded, each told the questions already written.
-    let asked: Vec<Value> = g
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| schema_name(r) == "quiz_question")
-        .collect();
+    let asked = g.requests_of("quiz_question");
     assert_eq!(asked.len(), 3);
     for (i, r) in asked.iter().enumerate() {
         assert_eq!(mentor_tests::answers::question_number(r), i as u64 + 1);
@@ -568,22 +568,14 @@ fn a_quiz_killed_mid_way_resumes_from_the_questions_already_written() {
     let job = g.env.job(&id);
     assert_eq!(job["status"], "completed", "{job:#}");
     assert_eq!(job["attempts"], 2, "{job:#}");
-    let numbers: Vec<u64> = g
-        .server
-        .requests()
+    let asked = g.requests_of("quiz_question");
+    let numbers: Vec<u64> = asked
         .iter()
-        .filter(|r| schema_name(r) == "quiz_question")
         .map(mentor_tests::answers::question_number)
         .collect();
     // Questions 1 and 2 were asked once; 3 twice (the killed request, then its answer).
     assert_eq!(numbers, [1, 2, 3, 3, 4, 5], "{numbers:?}");
-    let resumed = g
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| schema_name(r) == "quiz_question")
-        .nth(3)
-        .unwrap_or_default();
+    let resumed = asked.get(3).cloned().unwrap_or_default();
     let system = resumed["messages"][0]["content"].as_str().unwrap_or("");
     assert!(
         system.contains("1. Question 1: which statement is true?")
@@ -876,7 +868,7 @@ fn invalid_model_output_gets_one_repair_then_a_clear_failure() {
         .as_str()
         .unwrap_or("")
         .to_string();
-    assert!(error.contains("transcript is empty"), "{error}");
+    assert!(error.contains("segment 1 is empty"), "{error}");
     let art = g.artifact(&id);
     assert!(art["data"]["outline"]
         .as_str()
@@ -1015,12 +1007,7 @@ fn a_job_fits_the_window_the_server_reports() {
     let (g, records) = quiz_in_a_small_window(true);
     let last = records.last().expect("records");
     assert_eq!(last.status.as_str(), "completed", "{last:#?}");
-    let asked: Vec<Value> = g
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| schema_name(r) == "quiz_question")
-        .collect();
+    let asked = g.requests_of("quiz_question");
     assert_eq!(asked.len(), 2, "no request was refused");
     for r in &asked {
         let tokens = mentor_tests::openai::prompt_tokens(r);
