@@ -260,3 +260,13 @@ guide-sources = Sources
 guide-concept-sources = Sources: { $sources }
 podcast-write-failed = Cannot write the podcast's files in { $path }: { $reason }. Check the free space and the permissions of Mentor's data directory.
 podcast-audio-failed = The clips could not be put together into one audio file ({ $reason }). Check the free space in the data directory, then retry the job.
+
+## The model catalog (shared/catalog.toml): what each model is good for
+
+catalog-good-qwen2-5-1-5b = a small machine: answers in both languages and calls the tools
+catalog-good-qwen2-5-3b = a good teacher on 8 GiB, for personal study (its licence is non-commercial)
+catalog-good-qwen2-5-7b = the best teacher here, with 16 GiB of memory
+catalog-good-qwen3-1-7b = a small machine, with reasoning (its thinking is not shown)
+catalog-good-qwen3-4b = a careful teacher on 8 GiB, with reasoning
+catalog-good-llama3-2-3b = a well-rounded teacher on 8 GiB
+catalog-good-smollm2-1-7b = English only, light and quick

@@ -260,3 +260,13 @@ guide-sources = Sources
 guide-concept-sources = Sources : { $sources }
 podcast-write-failed = Impossible d’écrire les fichiers du podcast dans { $path } : { $reason }. Vérifiez l’espace libre et les droits du dossier de données de Mentor.
 podcast-audio-failed = Les extraits n’ont pas pu être réunis en un seul fichier audio ({ $reason }). Vérifiez l’espace libre dans le répertoire de données, puis relancez la tâche.
+
+## The model catalog (shared/catalog.toml): what each model is good for
+
+catalog-good-qwen2-5-1-5b = une petite machine : répond dans les deux langues et appelle les outils
+catalog-good-qwen2-5-3b = un bon professeur avec 8 Gio, pour étudier chez soi (sa licence est non commerciale)
+catalog-good-qwen2-5-7b = le meilleur professeur d’ici, avec 16 Gio de mémoire
+catalog-good-qwen3-1-7b = une petite machine, avec du raisonnement (sa réflexion n’est pas montrée)
+catalog-good-qwen3-4b = un professeur soigneux avec 8 Gio, avec du raisonnement
+catalog-good-llama3-2-3b = un professeur complet avec 8 Gio
+catalog-good-smollm2-1-7b = en anglais seulement, léger et rapide

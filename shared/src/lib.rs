@@ -2,6 +2,7 @@
 //! the wire framing, where files live, the configuration and localization. No business logic.
 
 pub mod artifacts;
+pub mod catalog;
 pub mod chat;
 pub mod config;
 pub mod error;
