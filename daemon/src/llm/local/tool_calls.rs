@@ -1,12 +1,16 @@
-//! Tool calls in a local model's own words: Qwen2.5, Hermes and SmolLM2 write each call as
-//! `<tool_call>{"name": …, "arguments": {…}}</tool_call>` in the answer's text. [`Splitter`]
-//! takes the text as it is generated and separates the calls from the words meant for the
-//! learner, holding back only what could still become a tag.
+//! Tool calls in a local model's own words: Qwen2.5, Qwen3 and Hermes write each call as
+//! `<tool_call>{"name": …, "arguments": {…}}</tool_call>` in the answer's text, SmolLM2 as a
+//! list, `<tool_call>[{…}, {…}]</tool_call>`, and Llama 3 models with `parameters` for
+//! `arguments`. [`Splitter`] takes the text as it is generated and separates the calls from
+//! the words meant for the learner, holding back only what could still become a tag. A
+//! `<think>…</think>` block (Qwen3's reasoning) is not words for the learner: it is dropped.
 
 use serde_json::Value;
 
 const OPEN: &str = "<tool_call>";
 const CLOSE: &str = "</tool_call>";
+const THINK_OPEN: &str = "<think>";
+const THINK_CLOSE: &str = "</think>";
 
 /// A piece of a local model's answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +27,8 @@ pub enum Piece {
 pub struct Splitter {
     held: String,
     in_call: bool,
+    /// Inside a `<think>` block, which is dropped.
+    in_think: bool,
     /// A call has just closed: the blank space after it (between two calls, or before the
     /// end) is layout, not words for the learner.
     after_call: bool,
@@ -33,20 +39,52 @@ impl Splitter {
     pub fn push(&mut self, text: &str, out: &mut Vec<Piece>) {
         self.held.push_str(text);
         loop {
+            if self.in_think {
+                let Some(end) = self.held.find(THINK_CLOSE) else {
+                    // Nothing of it is shown; keep only what may start the closing tag.
+                    let keep = partial_len(&self.held, THINK_CLOSE);
+                    self.held.drain(..self.held.len() - keep);
+                    return;
+                };
+                self.held.drain(..end + THINK_CLOSE.len());
+                self.in_think = false;
+                self.after_call = true;
+                continue;
+            }
+            if !self.in_call {
+                if let Some(start) = self.held.find(THINK_OPEN) {
+                    if self.held.find(OPEN).is_none_or(|call| start < call) {
+                        let before = &self.held[..start];
+                        if !before.trim().is_empty() {
+                            out.push(Piece::Text(before.to_string()));
+                        }
+                        self.held.drain(..start + THINK_OPEN.len());
+                        self.in_think = true;
+                        continue;
+                    }
+                }
+            }
             if self.in_call {
                 let Some(end) = self.held.find(CLOSE) else {
                     return;
                 };
                 let body: String = self.held[..end].to_string();
                 self.held.drain(..end + CLOSE.len());
-                out.push(call(&body));
+                out.extend(calls(&body));
                 self.in_call = false;
                 self.after_call = true;
             } else if let Some(start) = self.held.find(OPEN) {
                 let before = &self.held[..start];
+                // After a call or a thought, the blank that follows is layout.
+                let before = if self.after_call {
+                    before.trim_start()
+                } else {
+                    before
+                };
                 if !before.trim().is_empty() {
                     out.push(Piece::Text(before.to_string()));
                 }
+                self.after_call = false;
                 self.held.drain(..start + OPEN.len());
                 self.in_call = true;
             } else {
@@ -58,8 +96,8 @@ impl Splitter {
                     }
                     self.after_call = false;
                 }
-                // Everything but a tail that may be the start of `<tool_call>`.
-                let keep = partial_tag_len(&self.held);
+                // Everything but a tail that may be the start of `<tool_call>` or `<think>`.
+                let keep = partial_len(&self.held, OPEN).max(partial_len(&self.held, THINK_OPEN));
                 let cut = self.held.len() - keep;
                 if cut > 0 {
                     out.push(Piece::Text(self.held[..cut].to_string()));
@@ -74,10 +112,13 @@ impl Splitter {
     /// before writing `</tool_call>`) if its JSON is complete.
     pub fn finish(&mut self, out: &mut Vec<Piece>) {
         let rest = std::mem::take(&mut self.held);
-        if self.in_call {
+        if self.in_think {
+            // An unclosed reasoning block: still not words for the learner.
+            self.in_think = false;
+        } else if self.in_call {
             self.in_call = false;
             if !rest.trim().is_empty() {
-                out.push(call(&rest));
+                out.extend(calls(&rest));
             }
         } else if !rest.is_empty() {
             out.push(Piece::Text(rest));
@@ -85,17 +126,28 @@ impl Splitter {
     }
 }
 
-/// The length of the longest end of `s` that begins `<tool_call>`.
-fn partial_tag_len(s: &str) -> usize {
-    (1..OPEN.len())
+/// The length of the longest end of `s` that begins `tag`.
+fn partial_len(s: &str, tag: &str) -> usize {
+    (1..tag.len())
         .rev()
         .find(|&n| {
-            s.len() >= n && s.is_char_boundary(s.len() - n) && OPEN.starts_with(&s[s.len() - n..])
+            s.len() >= n && s.is_char_boundary(s.len() - n) && tag.starts_with(&s[s.len() - n..])
         })
         .unwrap_or(0)
 }
 
-/// A call from the text between the tags.
+/// The calls written between the tags: one object, or (SmolLM2) a list of them.
+fn calls(body: &str) -> Vec<Piece> {
+    let body = body.trim();
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Array(items)) if !items.is_empty() => {
+            items.iter().map(|item| call(&item.to_string())).collect()
+        }
+        _ => vec![call(body)],
+    }
+}
+
+/// A call from the text of one object.
 fn call(body: &str) -> Piece {
     let body = body.trim();
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
@@ -158,6 +210,71 @@ mod tests {
             let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
             assert_eq!(split(&refs), expected, "pieces of {size}");
         }
+    }
+
+    /// `answer` cut into pieces of every size.
+    fn every_cut(answer: &str) -> Vec<Vec<Piece>> {
+        let chars: Vec<char> = answer.chars().collect();
+        (1..chars.len())
+            .map(|size| {
+                let pieces: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
+                let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+                split(&refs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn smollm2_writes_its_calls_as_a_list() {
+        // SmolLM2-1.7B's form (its model card's tool-calling prompt).
+        let answer = "<tool_call>[{\"name\": \"search_sources\", \"arguments\": {\"query\": \
+                      \"glob\"}}, {\"name\": \"generate_artifact\", \"arguments\": \
+                      {\"artifact_type\": \"quiz\"}}]</tool_call>";
+        let expected = vec![
+            Piece::Call {
+                name: "search_sources".into(),
+                arguments: r#"{"query":"glob"}"#.into(),
+            },
+            Piece::Call {
+                name: "generate_artifact".into(),
+                arguments: r#"{"artifact_type":"quiz"}"#.into(),
+            },
+        ];
+        for out in every_cut(answer) {
+            assert_eq!(out, expected);
+        }
+        // An empty list is no call: the tool refuses what it gets.
+        assert!(matches!(
+            split(&["<tool_call>[]</tool_call>"])[0],
+            Piece::Call { .. }
+        ));
+    }
+
+    #[test]
+    fn qwen3_thinking_is_dropped_and_the_answer_and_calls_stay() {
+        let answer = "<think>\nThe learner wants a quiz; I should call the tool.\n</think>\n\n\
+                      Sure.<tool_call>\n{\"name\": \"generate_artifact\", \"arguments\": \
+                      {\"artifact_type\": \"quiz\"}}\n</tool_call>";
+        let expected = vec![
+            Piece::Text("Sure.".into()),
+            Piece::Call {
+                name: "generate_artifact".into(),
+                arguments: r#"{"artifact_type":"quiz"}"#.into(),
+            },
+        ];
+        for out in every_cut(answer) {
+            assert_eq!(out, expected);
+        }
+        // A block the model never closed is not shown either.
+        assert_eq!(
+            split(&["Hello. <think>hmm, maybe"]),
+            vec![Piece::Text("Hello. ".into())]
+        );
+        // Text that only looks like a tag's start is kept.
+        assert_eq!(
+            split(&["a <thin", "g> here"]),
+            vec![Piece::Text("a <thing> here".into())]
+        );
     }
 
     #[test]
