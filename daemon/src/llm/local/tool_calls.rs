@@ -204,11 +204,8 @@ mod tests {
             },
             Piece::Text("Found it: a < b.".into()),
         ];
-        for size in 1..answer.len() {
-            let chars: Vec<char> = answer.chars().collect();
-            let pieces: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
-            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-            assert_eq!(split(&refs), expected, "pieces of {size}");
+        for (size, out) in every_cut(answer).into_iter().enumerate() {
+            assert_eq!(out, expected, "pieces of {}", size + 1);
         }
     }
 
@@ -285,11 +282,8 @@ mod tests {
             name: name.into(),
             arguments: "{}".into(),
         };
-        for size in 1..answer.len() {
-            let chars: Vec<char> = answer.chars().collect();
-            let pieces: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
-            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
-            assert_eq!(split(&refs), vec![call("a"), call("b")], "pieces of {size}");
+        for (size, out) in every_cut(answer).into_iter().enumerate() {
+            assert_eq!(out, vec![call("a"), call("b")], "pieces of {}", size + 1);
         }
         // Words after a call are text, without the blank that led to them.
         assert_eq!(
